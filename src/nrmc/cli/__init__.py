@@ -1,0 +1,1 @@
+"""Typer command-line interface. Thin: parse, call a service, print."""

@@ -63,17 +63,45 @@ ETHNIC = {
 }
 
 
-def pinyin(text: str) -> str:
-    return "".join(lazy_pinyin(text, style=Style.NORMAL)).capitalize()
+# Polyphonic place-name readings pypinyin gets wrong even with the full name as context.
+READING_OVERRIDES = {"长治": "Changzhi", "长宁": "Changning", "六安": "Lu'an", "东阿": "Dong'e",
+                     "单县": "Shan", "浚县": "Xun", "朝阳": "Chaoyang", "闵行": "Minhang",
+                     "蔚县": "Yu", "铅山": "Yanshan", "番禺": "Panyu", "长汀": "Changting"}
+
+
+def join_syllables(syllables: list[str]) -> str:
+    """Join pinyin syllables, with an apostrophe before a/o/e inside a word (Xi'an, Jing'an)."""
+    out = ""
+    for i, syllable in enumerate(syllables):
+        if i and syllable[:1] in "aoe":
+            out += "'"
+        out += syllable
+    return out.capitalize()
+
+
+def pinyin(text: str, context: str | None = None) -> str:
+    """Pinyin of `text`, read inside `context` (the full name) so phrases pick the right tone."""
+    for zh, reading in READING_OVERRIDES.items():
+        if text == zh or text == zh.rstrip("县"):
+            return reading
+    full = context or text
+    syllables = lazy_pinyin(full, style=Style.NORMAL)
+    if len(syllables) == len(full) and full.startswith(text):
+        syllables = syllables[: len(text)]
+    else:
+        syllables = lazy_pinyin(text, style=Style.NORMAL)
+    return join_syllables(syllables)
 
 
 def english_name(name: str) -> str:
-    for suffix, word in SUFFIXES:
+    for suffix, word in SUFFIXES:  # noqa: B007  (word is used after the break)
         if name.endswith(suffix) and len(name) > len(suffix):
             stem = name[: -len(suffix)]
             break
     else:
         return pinyin(name)
+    if name in READING_OVERRIDES:
+        return f"{READING_OVERRIDES[name]} {word}"
     ethnic_words: list[str] = []
     if "自治" in suffix:
         # Peel ethnic-group words off the end of the stem: 甘孜藏族 → Ganzi + Tibetan.
@@ -86,7 +114,7 @@ def english_name(name: str) -> str:
                     ethnic_words.insert(0, en)
                     changed = True
                     break
-    parts = [pinyin(stem), *ethnic_words, word]
+    parts = [pinyin(stem, context=name), *ethnic_words, word]
     return " ".join(parts)
 
 

@@ -27,13 +27,22 @@ def settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-@lru_cache(maxsize=4)
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
+_ENGINES: dict[str, Engine] = {}
 
 
 def engine() -> Engine:
-    return engine_for(settings().db_url)
+    url = settings().db_url
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(url)
+    return _ENGINES[url]
+
+
+def reset() -> None:
+    """Forget settings and engines (tests switch workspaces between commands)."""
+    settings.cache_clear()
+    for cached in _ENGINES.values():
+        cached.dispose()
+    _ENGINES.clear()
 
 
 @contextmanager

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from . import db, demo, registry
+
 app = typer.Typer(
     name="nrmc",
     help="Plan, run and evaluate national regional medical centres (国家区域医疗中心) "
@@ -11,6 +13,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command()(demo.demo)
+app.command()(demo.start)
+app.add_typer(db.app, name="db")
+app.add_typer(registry.regions, name="regions")
+app.add_typer(registry.hospitals, name="hospitals")
+app.add_typer(registry.projects, name="projects")
+app.add_typer(registry.alliances, name="alliances")
 
 
 @app.command()

@@ -20,7 +20,7 @@ class OutputFormat(StrEnum):
 
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _plain(value: Any) -> Any:

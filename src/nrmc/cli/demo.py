@@ -1,0 +1,57 @@
+"""`nrmc demo` and `nrmc start`: the demo workspace and the main job."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.panel import Panel
+
+from ..demo.build import build_demo, demo_exists
+from ..summary import national_summary
+from .context import db_session, engine, settings
+from .output import console
+
+
+def demo(
+    seed: int = typer.Option(2024, help="random seed; the same seed gives the same demo"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="do nothing if a demo exists"),
+) -> None:
+    """Build the demo workspace in NRMC_HOME: real geography and roster + synthetic layers."""
+    if demo_exists(engine()):
+        if if_missing:
+            console.print(f"demo workspace already in {settings().home}")
+            return
+        console.print(f"[red]{settings().home} already holds a demo[/red]; "
+                      "set NRMC_HOME to a new folder or delete it")
+        raise typer.Exit(1)
+    started = time.perf_counter()
+    with console.status("building the demo") as status:
+        report = build_demo(settings(), engine(), seed=seed,
+                            progress=lambda msg: status.update(msg))
+    for step, text in report.steps.items():
+        console.print(f"  [green]✓[/green] {step}: {text}")
+    console.print(f"demo built in {time.perf_counter() - started:.1f} s (seed {seed})")
+
+
+def start() -> None:
+    """The main job: print the national summary and what to try next."""
+    with db_session() as session:
+        s = national_summary(session)
+    tiers = ", ".join(f"{k} {v:,}" for k, v in sorted(s["hospitals_by_tier"].items()))
+    batches = ", ".join(f"batch {k}: {v}" for k, v in sorted(
+        s["projects_by_batch"].items(), key=lambda kv: (kv[0] == "unknown", str(kv[0]))))
+    console.print(Panel.fit(
+        f"Regions: {s['regions'].get('province', 0)} provinces, "
+        f"{s['regions'].get('prefecture', 0)} prefectures, {s['regions'].get('county', 0)} "
+        f"counties; population (2020 census) {s['population']:,}\n"
+        f"Hospitals: {tiers} ({s['hospitals_synthetic']:,} synthetic)\n"
+        f"Beds: {s['beds']:,} ({s['beds_per_1000']} per 1,000)\n"
+        f"Programme: {s['projects']} known projects in {s['project_provinces']} provinces "
+        f"({batches})\nAlliances: {s['alliances']}",
+        title="nrmc — national summary 全国概览"))
+    console.print("Try next:\n"
+                  "  nrmc projects list --province 62\n"
+                  "  nrmc regions show 620921\n"
+                  "  nrmc alliances show 1\n"
+                  "  nrmc hospitals list --region 620900 --tier tertiary")

@@ -1,0 +1,22 @@
+"""Alembic environment: the engine comes from the caller (nrmc.db.migrate)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from nrmc.db import models  # noqa: F401  (fills Base.metadata)
+from nrmc.db.base import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

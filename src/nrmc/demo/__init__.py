@@ -1,0 +1,1 @@
+"""The demo workspace: a seeded synthetic layer on top of the real reference data."""

@@ -1,0 +1,102 @@
+"""Medical alliances and their membership over time."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...core.enums import AllianceKind, MemberRole
+from ...core.errors import Conflict, NotFound
+from ..hospitals import service as hospitals
+from ..hospitals.schemas import HospitalRef
+from .models import Alliance, AllianceMember
+from .schemas import AllianceOut, MemberOut
+
+
+def get(*, session: Session, alliance_id: int) -> Alliance:
+    alliance = session.get(Alliance, alliance_id)
+    if alliance is None:
+        raise NotFound(f"no alliance with id {alliance_id}")
+    return alliance
+
+
+def list_alliances(*, session: Session, region: str | None = None,
+                   hospital: str | None = None) -> list[Alliance]:
+    query = select(Alliance).order_by(Alliance.id)
+    if region is not None:
+        query = query.where(Alliance.region_code.like(region.rstrip("0")[:2] + "%"))
+    if hospital is not None:
+        query = query.where(Alliance.id.in_(
+            select(AllianceMember.alliance_id).where(AllianceMember.hospital_code == hospital)))
+    return list(session.scalars(query))
+
+
+def create(
+    *, session: Session, name_zh: str, name_en: str, kind: AllianceKind, lead_hospital_code: str,
+    valid_from: date, project_id: int | None = None, synthetic: bool = False,
+) -> Alliance:
+    """Create an alliance with its lead hospital as first member."""
+    lead = hospitals.get(session=session, code=lead_hospital_code)
+    alliance = Alliance(name_zh=name_zh, name_en=name_en, kind=AllianceKind(kind).value,
+                        lead_hospital_code=lead.code, region_code=lead.region_code,
+                        project_id=project_id, synthetic=synthetic)
+    session.add(alliance)
+    session.flush()
+    add_member(session=session, alliance_id=alliance.id, hospital_code=lead.code,
+               role=MemberRole.lead, valid_from=valid_from)
+    return alliance
+
+
+def add_member(
+    *, session: Session, alliance_id: int, hospital_code: str, role: MemberRole = MemberRole.member,
+    valid_from: date, valid_to: date | None = None,
+) -> AllianceMember:
+    """Add a membership period; refuses one that overlaps an existing period of that hospital."""
+    alliance = get(session=session, alliance_id=alliance_id)
+    hospitals.get(session=session, code=hospital_code)
+    if valid_to is not None and valid_to < valid_from:
+        raise Conflict("membership ends before it starts")
+    for member in alliance.members:
+        if member.hospital_code != hospital_code:
+            continue
+        ends = member.valid_to or date.max
+        if valid_from <= ends and (valid_to or date.max) >= member.valid_from:
+            raise Conflict(f"{hospital_code} is already a member from {member.valid_from}")
+    member = AllianceMember(alliance=alliance, hospital_code=hospital_code,
+                            role=MemberRole(role).value, valid_from=valid_from, valid_to=valid_to)
+    session.add(member)
+    session.flush()
+    return member
+
+
+def end_membership(*, session: Session, alliance_id: int, hospital_code: str, on: date) -> None:
+    alliance = get(session=session, alliance_id=alliance_id)
+    for member in alliance.members:
+        if member.hospital_code == hospital_code and member.valid_to is None:
+            member.valid_to = on
+            return
+    raise NotFound(f"{hospital_code} has no open membership in alliance {alliance_id}")
+
+
+def members_on(alliance: Alliance, day: date) -> list[AllianceMember]:
+    """Members whose period includes `day` (the alliance as it stood then)."""
+    return [m for m in alliance.members
+            if m.valid_from <= day and (m.valid_to is None or day <= m.valid_to)]
+
+
+def to_out(session: Session, alliance: Alliance, *, on: date | None = None) -> AllianceOut:
+    members = members_on(alliance, on) if on else alliance.members
+    out_members = []
+    for m in members:
+        h = hospitals.get(session=session, code=m.hospital_code)
+        out_members.append(MemberOut(hospital=HospitalRef.model_validate(h), tier=h.tier,
+                                     role=m.role, valid_from=m.valid_from, valid_to=m.valid_to))
+    lead = hospitals.get(session=session, code=alliance.lead_hospital_code)
+    return AllianceOut(
+        id=alliance.id, name_zh=alliance.name_zh, name_en=alliance.name_en, kind=alliance.kind,
+        kind_zh=AllianceKind(alliance.kind).label_zh, lead_hospital=HospitalRef.model_validate(lead),
+        region_code=alliance.region_code, project_id=alliance.project_id,
+        synthetic=alliance.synthetic, members=out_members,
+    )

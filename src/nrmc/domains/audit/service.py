@@ -1,0 +1,43 @@
+"""The audit log: every write is recorded in the same transaction as the write itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AuditEntry
+
+
+def record(
+    *, session: Session, actor: str | None, action: str, object_type: str, object_id: object,
+    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+    reason: str = "", source: str = "",
+) -> AuditEntry:
+    entry = AuditEntry(at=datetime.now(UTC), actor=actor, action=action, object_type=object_type,
+                       object_id=str(object_id), before=before, after=after, reason=reason,
+                       source=source)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def list_entries(
+    *, session: Session, actor: str | None = None, object_type: str | None = None,
+    object_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    limit: int = 200, offset: int = 0,
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == str(object_id))
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at <= until)
+    return list(session.scalars(query.limit(limit).offset(offset)))

@@ -1,0 +1,164 @@
+"""Programme projects: listing, lookups, validated import, and a plain table for analytics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...core import codes
+from ...core.enums import ProjectStatus, Specialty, Verification
+from ...core.errors import ImportRejected, NotFound, RowProblem
+from ...core.tabular import check_columns, read_table
+from ..hospitals.models import Hospital
+from ..hospitals.schemas import HospitalRef
+from .models import Project
+from .schemas import BATCH_OPENING_YEAR, REQUIRED_COLUMNS, ProjectDetail, ProjectOut
+
+
+def get(*, session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project with id {project_id}")
+    return project
+
+
+def list_projects(
+    *, session: Session, batch: int | None = None, province: str | None = None,
+    hospital: str | None = None,
+) -> list[Project]:
+    query = select(Project).order_by(Project.batch.is_(None), Project.batch, Project.id)
+    if batch is not None:
+        query = query.where(Project.batch == batch)
+    if province is not None:
+        query = query.where(Project.province_code == codes.province_of(province))
+    if hospital is not None:
+        query = query.where((Project.project_hospital_code == hospital)
+                            | (Project.output_hospital_code == hospital))
+    return list(session.scalars(query))
+
+
+def _ref(session: Session, code: str) -> HospitalRef:
+    hospital = session.get(Hospital, code)
+    assert hospital is not None
+    return HospitalRef.model_validate(hospital)
+
+
+def to_out(session: Session, project: Project) -> ProjectOut:
+    return ProjectOut(
+        id=project.id, batch=project.batch,
+        output_hospital=_ref(session, project.output_hospital_code),
+        project_hospital=_ref(session, project.project_hospital_code),
+        province_code=project.province_code, city_code=project.city_code,
+        specialties=list(project.specialties), status=project.status,
+        verification=project.verification,
+    )
+
+
+def to_detail(session: Session, project: Project) -> ProjectDetail:
+    return ProjectDetail(
+        **to_out(session, project).model_dump(), specialty=project.specialty,
+        specialty_note=project.specialty_note, planned_beds=project.planned_beds,
+        opening_year=project.opening_year, source=project.source, notes=project.notes,
+    )
+
+
+def import_file(*, session: Session, path: Path) -> tuple[int, int]:
+    """Add or update projects from CSV/XLSX (hospitals must exist: import them first).
+
+    One transaction: any bad row refuses the whole file, listing every problem.
+    """
+    rows = read_table(path)
+    check_columns(path, rows, REQUIRED_COLUMNS)
+    known = {h.code: h for h in session.scalars(select(Hospital))}
+    problems: list[RowProblem] = []
+    parsed: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, raw in rows:
+        row_problems: list[RowProblem] = []
+
+        def problem(field: str, reason: str, _n: int = number, _p: list = row_problems) -> None:
+            _p.append(RowProblem(str(path), _n, field, reason))
+
+        for field in REQUIRED_COLUMNS:
+            if not raw.get(field):
+                problem(field, "required value is missing")
+        for field in ("output_hospital_code", "project_hospital_code"):
+            if raw.get(field) and raw[field] not in known:
+                problem(field, f"unknown hospital {raw[field]!r} (import it with "
+                               "`nrmc hospitals import` first)")
+        batch = _int(raw.get("batch", ""), "batch", problem, 1, 5)
+        beds = _int(raw.get("planned_beds", ""), "planned_beds", problem, 0, None)
+        opening = _int(raw.get("opening_year", ""), "opening_year", problem, 1949, 2100)
+        specialty = raw.get("specialty", "").lower()
+        if specialty and specialty not in Specialty.__members__:
+            problem("specialty", f"unknown specialty {raw['specialty']!r}; expected one of "
+                                 f"{', '.join(Specialty)}")
+        status = (raw.get("status") or "approved").lower()
+        if status not in ProjectStatus.__members__:
+            problem("status", f"unknown status {raw['status']!r}")
+        verification = (raw.get("verification") or "U").upper()[:1]
+        if verification not in {v.value for v in Verification}:
+            problem("verification", "must be V, P or U")
+        key = (raw.get("output_hospital_code", ""), raw.get("project_hospital_code", ""))
+        if all(key) and key in seen:
+            problem("project_hospital_code", f"duplicate of row {seen[key]} in this file")
+        elif all(key):
+            seen[key] = number
+        problems.extend(row_problems)
+        if row_problems:
+            continue
+        host = known[key[1]]
+        parsed.append({
+            "batch": batch, "output_hospital_code": key[0], "project_hospital_code": key[1],
+            "province_code": codes.province_of(host.region_code),
+            "city_code": codes.nominal_parent(host.region_code)
+            if codes.level(host.region_code) == "county" else host.region_code,
+            "specialty": specialty, "specialties": [specialty], "specialty_note": specialty,
+            "planned_beds": beds, "status": status,
+            "opening_year": opening or (BATCH_OPENING_YEAR.get(batch) if batch else None),
+            "verification": verification, "source": raw.get("source", ""),
+            "notes": raw.get("notes", ""),
+        })
+    if problems:
+        raise ImportRejected(str(path), problems)
+    added = updated = 0
+    for record in parsed:
+        existing = session.scalars(select(Project).where(
+            Project.output_hospital_code == record["output_hospital_code"],
+            Project.project_hospital_code == record["project_hospital_code"])).first()
+        if existing is None:
+            session.add(Project(**record))
+            added += 1
+        else:
+            for k, v in record.items():
+                setattr(existing, k, v)
+            updated += 1
+    session.flush()
+    return added, updated
+
+
+def _int(text: str, field: str, problem, low: int, high: int | None) -> int | None:  # type: ignore[no-untyped-def]
+    if not text:
+        return None
+    try:
+        value = int(float(text))
+    except ValueError:
+        problem(field, f"not a whole number: {text!r}")
+        return None
+    if value < low or (high is not None and value > high):
+        problem(field, f"{value} is outside {low}..{high if high is not None else '∞'}")
+        return None
+    return value
+
+
+def project_table(*, session: Session) -> pd.DataFrame:
+    """Projects as a plain table for flows and evaluation."""
+    columns = ["id", "batch", "province_code", "city_code", "specialty", "project_hospital_code",
+               "output_hospital_code", "opening_year"]
+    rows = session.execute(select(*(getattr(Project, c) for c in columns))).all()
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"batch": "Int64", "opening_year": "Int64"})

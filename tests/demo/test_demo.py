@@ -1,0 +1,53 @@
+"""The demo layer: calibrated, flagged, deterministic, and on top of the real data."""
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from nrmc.config import Settings
+from nrmc.demo.build import build_demo
+from nrmc.domains.alliances import service as alliances
+from nrmc.domains.hospitals.models import Hospital
+from nrmc.summary import national_summary
+
+
+@pytest.fixture
+def demo_db(engine, db, tmp_path):
+    build_demo(Settings(home=tmp_path), engine, seed=7)
+    return db
+
+
+def test_demo_network_matches_the_2021_national_counts(demo_db):
+    tiers = Counter(t for (t,) in demo_db.execute(
+        select(Hospital.tier).where(Hospital.code.notlike("DEMO-%"))))
+    assert tiers["tertiary"] == 3275 and tiers["secondary"] == 10848 and tiers["primary"] == 12649
+    summary = national_summary(demo_db)
+    assert summary["beds_per_1000"] == pytest.approx(6.70, abs=0.01)
+
+
+def test_every_demo_row_is_flagged_synthetic(demo_db):
+    rows = demo_db.execute(select(Hospital.code, Hospital.synthetic)).all()
+    assert all(s for c, s in rows if c.startswith(("S", "DEMO-")))
+    assert not any(s for c, s in rows if c.startswith("NRMC-"))
+
+
+def test_demo_builds_jintas_medical_community(demo_db):
+    community = alliances.to_out(demo_db, alliances.get(session=demo_db, alliance_id=1))
+    assert community.kind == "county_medical_community"
+    assert community.lead_hospital.name_zh == "金塔县人民医院"
+    tiers = Counter(m.tier for m in community.members)
+    assert tiers["township_health_centre"] >= 8 and tiers["community_health_station"] == 1
+
+
+def test_same_seed_gives_the_same_network(engine, tmp_path, workspace_url):
+    from nrmc.demo.network import build_network
+    from nrmc.domains.regions.service import region_table
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        table = region_table(session=session)
+    a = build_network(table, existing_tertiary=127, seed=3)
+    b = build_network(table, existing_tertiary=127, seed=3)
+    assert a == b
+    assert build_network(table, existing_tertiary=127, seed=4) != a

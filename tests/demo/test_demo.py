@@ -41,9 +41,10 @@ def test_demo_builds_jintas_medical_community(demo_db):
 
 
 def test_same_seed_gives_the_same_network(engine, tmp_path, workspace_url):
+    from sqlalchemy.orm import Session
+
     from nrmc.demo.network import build_network
     from nrmc.domains.regions.service import region_table
-    from sqlalchemy.orm import Session
 
     with Session(engine) as session:
         table = region_table(session=session)

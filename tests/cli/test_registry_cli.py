@@ -44,7 +44,8 @@ def test_hospital_import_with_a_bad_row_exits_non_zero_naming_it(nrmc_env, tmp_p
 def test_hospitals_list_csv_uses_the_import_columns(nrmc_env):
     result = run("hospitals", "list", "--region", "620900", "--format", "csv")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "code,name_zh,name_en,region_code,tier,grade,beds,lon,lat,synthetic"
+    header = result.stdout.splitlines()[0]
+    assert header == "code,name_zh,name_en,region_code,tier,grade,beds,lon,lat,synthetic"
 
 
 def test_unknown_project_exits_with_a_clear_message(nrmc_env):

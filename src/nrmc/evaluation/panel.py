@@ -1,0 +1,92 @@
+"""The (province, specialty, year) panel and its treatment timing, from flows and projects.
+
+A *cell* is the residents of one province needing care in one specialty. Its outcome is the
+outflow: how many of those residents' discharges happened in another province
+(``treated_outside``), and the rate ``outflow_rate = treated_outside / discharges``. A cell is
+*treated* from the first year a programme centre in that province and specialty is open
+(``opening_year``; the earliest if several centres share the cell).
+
+The DiD outcome is ``y = log((treated_outside + ½) / discharges)``, the log outflow rate (the
+½ keeps the rare zero count finite). Small cells are noisy — the variance of a log count is
+about ``1 / count`` — so ``did_panel`` drops cells with fewer than ``min_outflow`` outside
+discharges a year before the programme starts and weights each remaining cell by that
+pre-programme mean outflow (``weight``). Both are fixed before any centre opens, so neither
+can be moved by the treatment. The weighted effect reads "of the patients who used to leave
+the province, what share now stay".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+OUTFLOW_NEEDED = ("region", "year", "specialty", "discharges", "treated_outside")
+
+
+def cell_id(province: str, specialty: str) -> str:
+    return f"{province}:{specialty}"
+
+
+def treatment_timing(projects: pd.DataFrame) -> pd.DataFrame:
+    """First opening year per (province, specialty), with the projects and batches behind it.
+
+    ``projects`` is ``projects.service.project_table``: ``id, batch, province_code, specialty,
+    opening_year`` at least. Projects without an opening year are ignored (not yet open).
+    Columns out: ``province, specialty, unit, cohort, project_ids, batches``.
+    """
+    open_ = projects.dropna(subset=["opening_year"])
+    open_ = open_[open_["specialty"].notna()]
+    if open_.empty:
+        return pd.DataFrame(columns=["province", "specialty", "unit", "cohort", "project_ids",
+                                     "batches"])
+    grouped = open_.groupby(["province_code", "specialty"], as_index=False).agg(
+        cohort=("opening_year", "min"),
+        project_ids=("id", lambda s: sorted(int(v) for v in s)),
+        batches=("batch", lambda s: sorted({int(v) for v in s.dropna()})),
+    )
+    grouped = grouped.rename(columns={"province_code": "province"})
+    grouped["cohort"] = grouped["cohort"].astype(int)
+    grouped.insert(2, "unit", [cell_id(p, s) for p, s in zip(grouped["province"],
+                                                             grouped["specialty"], strict=True)])
+    return grouped
+
+
+def outflow_panel(outflow: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
+    """Province × specialty × year outflow with each cell's cohort (0 = no centre yet).
+
+    ``outflow`` is the flows outflow report at province level by specialty (``region, year,
+    specialty, discharges, treated_outside``). Columns out: ``unit, province, specialty, year,
+    discharges, treated_outside, outflow_rate, cohort``.
+    """
+    missing = [c for c in OUTFLOW_NEEDED if c not in outflow.columns]
+    if missing:
+        raise ValueError(f"outflow table lacks {missing}")
+    frame = outflow.loc[outflow["specialty"].notna(), list(OUTFLOW_NEEDED)].rename(
+        columns={"region": "province"})
+    frame = frame.astype({"year": int, "discharges": float, "treated_outside": float})
+    frame.insert(0, "unit", [cell_id(p, s) for p, s in zip(frame["province"],
+                                                           frame["specialty"], strict=True)])
+    cohort = dict(zip(timing["unit"], timing["cohort"], strict=True)) if len(timing) else {}
+    frame["outflow_rate"] = frame["treated_outside"] / frame["discharges"]
+    frame["cohort"] = frame["unit"].map(cohort).fillna(0).astype(int)
+    return frame.sort_values(["unit", "year"]).reset_index(drop=True)
+
+
+def did_panel(panel: pd.DataFrame, *, min_outflow: float = 20.0) -> pd.DataFrame:
+    """Add the DiD outcome ``y`` and the fixed ``weight``; drop cells too small to read.
+
+    The pre-programme period is every year before the first cohort in the panel (or the first
+    year when every cell is untreated). ``weight`` = the cell's mean ``treated_outside`` then;
+    cells with ``weight < min_outflow`` are dropped.
+    """
+    cohorts = panel.loc[panel["cohort"] > 0, "cohort"]
+    first_open = int(cohorts.min()) if len(cohorts) else int(panel["year"].max()) + 1
+    pre = panel[panel["year"] < first_open]
+    if pre.empty:
+        pre = panel[panel["year"] == panel["year"].min()]
+    weight = pre.groupby("unit")["treated_outside"].mean()
+    keep = weight[weight >= min_outflow]
+    out = panel[panel["unit"].isin(keep.index)].copy()
+    out["weight"] = out["unit"].map(keep).astype(float)
+    out["y"] = np.log((out["treated_outside"] + 0.5) / out["discharges"])
+    return out.reset_index(drop=True)

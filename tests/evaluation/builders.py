@@ -28,6 +28,7 @@ def synthetic_outflow(
     treated_share: float = 0.35,
     seed: int = 7,
     dynamic: bool = False,
+    trend_sd: float = 0.02,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(outflow, projects)``: an outflow report and a project table that opens centres.
 
@@ -38,7 +39,7 @@ def synthetic_outflow(
     shocks = {y: rng.normal(0, 0.05) for y in years}
     pid = 0
     for p in provinces(n_provinces):
-        trend = rng.normal(0, 0.02)
+        trend = rng.normal(0, trend_sd)
         for s in SPECIALTIES:
             size = int(rng.lognormal(8.5, 0.6))
             base_rate = rng.uniform(0.05, 0.35)

@@ -27,7 +27,9 @@ aggregates are linear combinations of the ``ATT_k`` with cohort-size weights
 * event time ``e``: ``θ(e) = Σ_g π_g ATT(g, g+e) / Σ_g π_g`` over cohorts observed at ``e``;
   ``θ(−1) = 0`` by construction (the base period);
 * overall: ``θ = Σ_{(g,t): t≥g} π_g ATT(g, t) / Σ π_g``, the CS "simple" aggregate;
-* pre-trend check: a cluster-robust Wald F test that ``θ(e) = 0`` for every ``e ≤ −2``.
+* pre-trend check: a cluster-robust Wald test that ``θ(e) = 0`` for the ``pre_window``
+  periods before the base year (``e = −2 … −1−pre_window``), Hotelling-scaled for few
+  clusters (``_pre_trend_test``).
 
 With a log outcome a coefficient ``θ`` is in log points; the proportional effect is
 ``exp(θ) − 1`` and its interval ``exp(θ ± t·se) − 1``.
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 
 from ..core.errors import NrmcError
 
@@ -159,6 +162,7 @@ def staggered_did(
     weight: str | None = None,
     treated_units: set[str] | None = None,
     alpha: float = 0.05,
+    pre_window: int = 3,
 ) -> StaggeredDiD:
     """Callaway–Sant'Anna group-time effects, aggregated, with province-clustered errors.
 
@@ -194,6 +198,7 @@ def staggered_did(
 
     blocks: list[pd.DataFrame] = []
     cells: list[dict[str, float]] = []
+    used: list[set[str]] = []
     cohort_list = sorted(g for g in cohorts_of.unique() if g > 0)
     for g in cohort_list:
         base = g - 1
@@ -216,6 +221,7 @@ def staggered_did(
                 "w": w.loc[members].to_numpy(float),
                 "cluster": info.loc[members, cluster].astype(str).to_numpy(),
             }))
+            used.append(set(members))
             cells.append({"cohort": g, "year": t, "event_time": t - g,
                           "treated_units": len(treated), "control_units": len(controls),
                           "pi": float(w.loc[treated].sum())})
@@ -223,6 +229,7 @@ def staggered_did(
         raise InsufficientData("no cohort has both an untreated base year and control units")
 
     stacked = pd.concat(blocks, ignore_index=True)
+    stacked_units = sorted(set().union(*used))
     n_cells = len(cells)
     design = np.zeros((len(stacked), 2 * n_cells))
     rows = np.arange(len(stacked))
@@ -254,7 +261,7 @@ def staggered_did(
                         "se": float(np.squeeze(test.sd)), "ci_low": float(low),
                         "ci_high": float(high), "cohorts": int(mask.sum()),
                         "treated_units": int(gt.loc[mask, "treated_units"].sum())})
-        if e <= -2:
+        if -1 - pre_window <= e <= -2:
             pre_rows.append(vec)
     es_rows.append({"event_time": -1, "estimate": 0.0, "se": np.nan, "ci_low": np.nan,
                     "ci_high": np.nan, "cohorts": 0, "treated_units": 0})
@@ -266,11 +273,8 @@ def staggered_did(
     overall = fit.t_test(contrast(post)[None, :])
     low, high = np.asarray(overall.conf_int(alpha=alpha)).ravel()
 
-    if pre_rows:
-        wald = fit.wald_test(np.vstack(pre_rows), use_f=True, scalar=True)
-        pre_f, pre_p, pre_df = float(wald.statistic), float(wald.pvalue), len(pre_rows)
-    else:
-        pre_f, pre_p, pre_df = math.nan, math.nan, 0
+    n_clusters = int(info.loc[stacked_units, cluster].nunique())
+    pre_f, pre_df, pre_p = _pre_trend_test(fit, pre_rows, n_clusters)
 
     treated_all = wide.index[(cohorts_of > 0) & focus]
     return StaggeredDiD(
@@ -278,6 +282,27 @@ def staggered_did(
         ci_low=float(low), ci_high=float(high),
         pre_trend_f=pre_f, pre_trend_df=pre_df, pre_trend_p=pre_p,
         n_units=len(wide), n_treated_units=len(treated_all),
-        n_clusters=int(info[cluster].nunique()), alpha=alpha, outcome=outcome,
+        n_clusters=n_clusters, alpha=alpha, outcome=outcome,
         event_study=event_study, group_time=gt.drop(columns="pi"),
     )
+
+
+def _pre_trend_test(
+    fit: sm.regression.linear_model.RegressionResultsWrapper, rows: list[np.ndarray],
+    n_clusters: int,
+) -> tuple[float, int, float]:
+    """Joint test that the pre-period event-time effects are zero, small-cluster adjusted.
+
+    A cluster-robust Wald statistic ``W`` over ``q`` restrictions with ``G`` clusters rejects
+    far too often when ``G`` is ~30 (the q×q covariance is itself estimated from G clusters),
+    so we use the Hotelling T² scaling ``F = (G − q) / (q (G − 1)) · W ~ F(q, G − q)`` and test
+    only the ``pre_window`` periods nearest the opening, where several cohorts contribute.
+    Returns ``(F, q, p)``; NaN when there is no pre-period to test.
+    """
+    q = len(rows)
+    if q == 0 or n_clusters - q < 1:
+        return math.nan, q, math.nan
+    wald = fit.wald_test(np.vstack(rows), use_f=False, scalar=True)
+    statistic = float(wald.statistic)
+    f_value = (n_clusters - q) / (q * (n_clusters - 1)) * statistic
+    return f_value, q, float(stats.f.sf(f_value, q, n_clusters - q))

@@ -66,3 +66,55 @@ def synthetic_outflow(
         "id", "batch", "province_code", "city_code", "specialty", "project_hospital_code",
         "output_hospital_code", "opening_year"])
     return pd.DataFrame(rows), project_frame.astype({"batch": "Int64", "opening_year": "Int64"})
+
+
+class FakeFlowSource:
+    """A FlowSource over synthetic tables for the real provinces and the roster's cohorts."""
+
+    def __init__(self, projects: pd.DataFrame, *, effect: float = -0.30, seed: int = 5,
+                 years: range = range(2016, 2025)) -> None:
+        rng = np.random.default_rng(seed)
+        provs = sorted({f"{c}0000" for c in (
+            "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 "
+            "62 63 64 65").split()})
+        specialties = sorted(set(SPECIALTIES) | set(projects["specialty"].dropna()))
+        opened = projects.dropna(subset=["opening_year"])
+        cohort = opened.groupby(["province_code", "specialty"])["opening_year"].min().to_dict()
+        rows, transfers = [], []
+        for p in provs:
+            for s in specialties:
+                size, rate = int(rng.lognormal(8.5, 0.5)), rng.uniform(0.05, 0.3)
+                g = int(cohort.get((p, s), 0))
+                for y in years:
+                    n = int(size * 1.02 ** (y - years[0]))
+                    r = rate * (1 + effect if g and y >= g else 1)
+                    out = int(rng.binomial(n, r))
+                    rows.append({"region": p, "region_name": p, "year": y, "specialty": s,
+                                 "discharges": n, "treated_outside": out,
+                                 "outflow_rate": out / n})
+                    transfers.append({"region": p, "year": y, "specialty": s, "discharges": n,
+                                      "transferred_out": int(rng.binomial(n, 0.03))})
+        self._outflow, self._transfers = pd.DataFrame(rows), pd.DataFrame(transfers)
+        self.years = years
+
+    def outflow(self) -> pd.DataFrame:
+        return self._outflow
+
+    def transfers(self) -> pd.DataFrame:
+        return self._transfers
+
+    def hospital_level4(self, hospitals: list[str]) -> pd.DataFrame:
+        return pd.DataFrame([{"unit": h, "year": y, "surgeries": 1000 + 50 * i,
+                              "level4": 100 + 20 * i}
+                             for h in hospitals for i, y in enumerate(self.years)])
+
+    def hospital_reach(self, hospitals: list[str]) -> pd.DataFrame:
+        return pd.DataFrame([{"hospital_code": h, "year": y, "discharges": 2000,
+                              "from_outside_city": 300 + 30 * i, "from_outside_province": 50}
+                             for h in hospitals for i, y in enumerate(self.years)])
+
+    def origins(self, city: str, specialty: str, year: int | None) -> pd.DataFrame:
+        others = ["620100", "620200", "620300", "410200", "410300"]
+        return pd.DataFrame({"origin": [city, *others],
+                             "origin_name": ["host", "兰州市", "嘉峪关市", "金昌市", "开封市", "洛阳市"],
+                             "discharges": [900, 120, 80, 40, 30, 20]})

@@ -1,0 +1,140 @@
+"""Self-contained HTML reports (charts inline as SVG), and a PDF when Chromium is installed.
+
+The numbers come from ``service.evaluate`` and ``kpis.gather`` – the same functions the pages
+and ``nrmc evaluate`` call – so a report never disagrees with the screen.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from .. import __version__
+from ..domains.hospitals import service as hospitals
+from . import charts
+from .kpis import FLOWS_SOURCE, gather
+from .service import METRICS, Evaluation, evaluate
+from .sources import FlowSource
+
+UNITS = {"outflow_rate": "% of residents' discharges", "transfer_rate": "% of discharges",
+         "level4_share": "% of surgeries", "outside_city_share": "% of discharges"}
+
+
+@dataclass(frozen=True)
+class Report:
+    html: str
+    evaluation: Evaluation
+
+
+def _pct(value: Any, digits: int = 1, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:{'+' if signed else ''}.{digits}f}%"
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("nrmc.evaluation", "templates"),
+                      autoescape=select_autoescape(["html"]))
+    env.filters["pct"] = _pct
+    env.filters["spct"] = lambda v: _pct(v, signed=True)
+    env.filters["expm1"] = lambda v: math.nan if v is None or v != v else math.expm1(v)
+    return env
+
+
+def build_report(
+    *,
+    session: Session,
+    source: FlowSource,
+    regions: pd.DataFrame,
+    scope: str,
+    key: str | int,
+    baseline_year: int | None = None,
+    dataset_label: str = "flows dataset",
+) -> Report:
+    """Evaluate the scope and render the report page."""
+    ev = evaluate(session=session, source=source, scope=scope, key=key,
+                  baseline_year=baseline_year)
+    flows_source = f"{FLOWS_SOURCE}; {dataset_label}"
+    svgs: dict[str, str] = {}
+    for name, result in ev.before_after.items():
+        svgs[name] = charts.before_after_svg(
+            result, title=METRICS[name], unit=UNITS[name], source=flows_source,
+            opening_year=ev.opening_year)
+    did_source = f"{flows_source}; Callaway–Sant'Anna DiD, errors clustered by province"
+    if ev.did is not None:
+        svgs["event_study"] = charts.event_study_svg(
+            ev.did, title=f"Event study: outflow of the treated cell(s), {ev.title}",
+            source=did_source)
+    if ev.programme_did is not None:
+        svgs["programme_event_study"] = charts.event_study_svg(
+            ev.programme_did, title="Event study: all programme centres (province × specialty)",
+            source=did_source)
+    maps = []
+    for _, project in ev.projects.head(6).iterrows():
+        hospital = hospitals.get(session=session, code=project["project_hospital_code"])
+        city = project["city_code"] or hospital.region_code
+        origins = source.origins(str(city), str(project["specialty"]), None)
+        if origins.empty:
+            continue
+        maps.append({
+            "hospital": hospital.name_zh,
+            "svg": charts.origins_map_svg(
+                origins, regions, site=(hospital.lon, hospital.lat),
+                title=f"Where patients treated in the host city come from: {hospital.name_zh}, "
+                      f"{project['specialty']} (last year)",
+                source=f"{flows_source}; bubble area ∝ discharges by prefecture of residence"),
+            "outside_share": 1 - float(origins.loc[origins["origin"] == str(city),
+                                                   "discharges"].sum()
+                                       / origins["discharges"].sum()),
+        })
+    project_rows = []
+    for _, p in ev.projects.iterrows():
+        hosp = hospitals.get(session=session, code=p["project_hospital_code"])
+        out = hospitals.get(session=session, code=p["output_hospital_code"])
+        project_rows.append({"id": int(p["id"]), "batch": p["batch"], "hospital": hosp.name_zh,
+                             "output": out.name_zh, "province": p["province_code"],
+                             "specialty": p["specialty"], "opening_year": p["opening_year"]})
+    html = _environment().get_template("report.html").render(
+        ev=ev, summary=ev.summary(), kpis=gather(session=session, evaluation=ev),
+        metrics=METRICS, svgs=svgs, maps=maps, projects=project_rows,
+        today=date.today().isoformat(), version=__version__, dataset_label=dataset_label,
+    )
+    return Report(html=html, evaluation=ev)
+
+
+def pdf_engine() -> str | None:
+    """The Chromium binary used to print PDFs, if one is installed."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def write_report(html: str, out: Path, *, pdf: bool = False) -> list[Path]:
+    """Write the HTML (and ``out.with_suffix('.pdf')`` when asked and possible)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    written = [out]
+    engine = pdf_engine() if pdf else None
+    if engine:
+        target = out.with_suffix(".pdf")
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run(
+                [engine, "--headless", "--no-sandbox", "--disable-gpu",
+                 f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                 f"--print-to-pdf={target}", out.resolve().as_uri()],
+                check=True, capture_output=True, timeout=120,
+            )
+        written.append(target)
+    return written

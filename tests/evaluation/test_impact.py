@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nrmc.evaluation.impact import InsufficientData, before_after, staggered_did
+from nrmc.evaluation.impact import (
+    InsufficientData,
+    _points,
+    _wide,
+    before_after,
+    placebo_inference,
+    staggered_did,
+)
 from nrmc.evaluation.panel import did_panel, outflow_panel, treatment_timing
 
 from .builders import synthetic_outflow
@@ -115,3 +122,26 @@ def test_before_after_without_the_baseline_year_says_so() -> None:
     frame = pd.DataFrame({"year": [2020], "out": [1]})
     with pytest.raises(InsufficientData, match="2019"):
         before_after(frame, metric="x", baseline_year=2019, numerator="out")
+
+
+def test_one_treated_cell_gets_a_placebo_interval_not_a_degenerate_cluster_one() -> None:
+    panel = _panel()
+    units = panel.loc[panel["cohort"] > 0, "unit"].unique()[:8]
+    covered = 0
+    for unit in units:
+        clustered = staggered_did(panel, weight="weight", treated_units={unit})
+        placebo = placebo_inference(panel, clustered, treated_units={unit})
+        assert placebo.inference == "placebo" and placebo.placebo_draws >= 50
+        assert placebo.att == clustered.att
+        assert placebo.ci_high - placebo.ci_low > 3 * (clustered.ci_high - clustered.ci_low)
+        assert 0 < placebo.pre_trend_p <= 1
+        covered += placebo.ci_low <= np.log(0.7) <= placebo.ci_high
+    assert covered >= 6
+
+
+def test_fast_point_estimates_equal_the_regression_coefficients() -> None:
+    panel = _panel()
+    wide, cohorts, w = _wide(panel, "y", "weight")
+    treated = {u: int(g) for u, g in cohorts.items() if g > 0}
+    assert _points(wide, cohorts, w, treated, 3)[0] == pytest.approx(
+        staggered_did(panel, weight="weight").att, abs=1e-12)

@@ -38,7 +38,7 @@ With a log outcome a coefficient ``θ`` is in log points; the proportional effec
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -140,6 +140,8 @@ class StaggeredDiD:
     outcome: str
     event_study: pd.DataFrame = field(repr=False)
     group_time: pd.DataFrame = field(repr=False)
+    inference: str = "cluster"  # or "placebo" (see placebo_inference)
+    placebo_draws: int = 0
 
     @property
     def effect_pct(self) -> float:
@@ -236,7 +238,8 @@ def staggered_did(
     design[rows, stacked["k"].to_numpy()] = 1.0  # α_k
     design[rows, n_cells + stacked["k"].to_numpy()] = stacked["d"].to_numpy()  # ATT_k
     groups = pd.factorize(stacked["cluster"])[0]
-    fit = sm.WLS(stacked["dy"].to_numpy(), design, weights=stacked["w"].to_numpy()).fit(
+    fit = sm.WLS(stacked["dy"].to_numpy(), design, weights=stacked["w"].to_numpy(),
+                 hasconst=True).fit(
         cov_type="cluster", cov_kwds={"groups": groups}, use_t=True
     )
 
@@ -306,3 +309,129 @@ def _pre_trend_test(
     statistic = float(wald.statistic)
     f_value = (n_clusters - q) / (q * (n_clusters - 1)) * statistic
     return f_value, q, float(stats.f.sf(f_value, q, n_clusters - q))
+
+
+# --------------------------------------------------------------------------- few treated cells
+
+
+def _wide(panel: pd.DataFrame, outcome: str, weight: str | None) -> tuple[pd.DataFrame, pd.Series,
+                                                                          pd.Series]:
+    wide = panel.pivot_table(index="unit", columns="year", values=outcome,
+                             aggfunc="first").dropna()
+    info = panel.groupby("unit").first().loc[wide.index]
+    cohorts = pd.to_numeric(info["cohort"], errors="coerce").fillna(0).astype(int).clip(lower=0)
+    w = info[weight].astype(float) if weight else pd.Series(1.0, index=wide.index)
+    return wide, cohorts, w
+
+
+def _points(wide: pd.DataFrame, cohorts: pd.Series, w: pd.Series, treated: dict[str, int],
+            pre_window: int) -> tuple[float, float, dict[int, float]]:
+    """Point estimates only (overall ATT, mean pre-period θ, θ(e)) for a given treated set.
+
+    The same weighted 2×2 differences as :func:`staggered_did` (there proved equal to the
+    regression coefficients), in numpy, so hundreds of placebo draws stay fast. ``treated``
+    maps unit → cohort; ``cohorts`` gives every other unit's own cohort (0 = never).
+    """
+    values = wide.to_numpy(float)
+    col = {int(y): i for i, y in enumerate(wide.columns)}
+    own = cohorts.to_numpy().copy()
+    weights = w.to_numpy(float)
+    index = {u: i for i, u in enumerate(wide.index)}
+    for u, g in treated.items():  # a placebo cell is treated (not a control) from its fake year
+        own[index[u]] = g
+    by_cohort: dict[int, list[int]] = {}
+    for u, g in treated.items():
+        by_cohort.setdefault(int(g), []).append(index[u])
+    es_num: dict[int, float] = {}
+    es_den: dict[int, float] = {}
+    for g, members in by_cohort.items():
+        if g - 1 not in col:
+            continue
+        pi = weights[members].sum()
+        for t in col:
+            if t == g - 1:
+                continue
+            controls = (own == 0) | (own > max(t, g))
+            if not controls.any():
+                continue
+            dy = values[:, col[t]] - values[:, col[g - 1]]
+            att = (np.average(dy[members], weights=weights[members])
+                   - np.average(dy[controls], weights=weights[controls]))
+            es_num[t - g] = es_num.get(t - g, 0.0) + pi * att
+            es_den[t - g] = es_den.get(t - g, 0.0) + pi
+    theta = {e: es_num[e] / es_den[e] for e in es_num}
+    post = [e for e in es_num if e >= 0]
+    overall = (sum(es_num[e] for e in post) / sum(es_den[e] for e in post)) if post else math.nan
+    pre = [theta[e] for e in theta if -1 - pre_window <= e <= -2]
+    return overall, (float(np.mean(pre)) if pre else math.nan), theta
+
+
+def placebo_inference(
+    panel: pd.DataFrame,
+    result: StaggeredDiD,
+    *,
+    treated_units: set[str],
+    weight: str | None = "weight",
+    outcome: str = "y",
+    pre_window: int = 3,
+    draws: int = 199,
+    seed: int = 0,
+) -> StaggeredDiD:
+    """Intervals for one or a few treated cells from placebo centres (Conley & Taber 2011).
+
+    Cluster-robust errors need many treated clusters; with one treated cell its own noise is
+    not estimable from itself (the sandwich gives an absurdly narrow interval). Instead we
+    give never-treated cells the treated cells' opening years, re-estimate, and read the
+    sampling error off the distribution of these placebo effects ``θ̃_r`` (true effect 0):
+
+        CI = [θ̂ − q_{1−α/2}(θ̃), θ̂ − q_{α/2}(θ̃)],   se = sd(θ̃),
+
+    each ``θ̃_r`` rescaled by ``sqrt(Σ w_placebo / Σ w_treated)`` because the noise of a
+    weighted log-outflow mean shrinks like ``1/sqrt(Σ w)`` (Ferman & Pinto's adjustment for
+    cells of unequal size). The pre-trend p-value is the share of placebo draws whose mean
+    pre-period θ is at least as far from 0 as the treated cells' (a permutation test).
+    Assumes the treated cells' errors are drawn like the never-treated cells'.
+    """
+    wide, cohorts, w = _wide(panel, outcome, weight)
+    treated = {u: int(cohorts[u]) for u in treated_units if u in cohorts.index and cohorts[u] > 0}
+    if not treated:
+        return result
+    pool = [u for u in wide.index if cohorts[u] == 0]
+    k = len(treated)
+    if len(pool) < max(k, 10):
+        return result
+    actual_overall, actual_pre, actual_theta = _points(wide, cohorts, w, treated, pre_window)
+    rest = wide.drop(index=list(treated))
+    rng = np.random.default_rng(seed)
+    w_treated = sum(w[u] for u in treated)
+    draws_list = ([[u] for u in pool[:draws]] if k == 1 and len(pool) <= draws
+                  else [list(rng.choice(pool, size=k, replace=False)) for _ in range(draws)])
+    overall, pre, theta = [], [], []
+    for chosen in draws_list:
+        fake = dict(zip(chosen, treated.values(), strict=True))
+        scale = math.sqrt(sum(w[u] for u in chosen) / w_treated)
+        o, p, th = _points(rest, cohorts.drop(index=list(treated)), w.drop(index=list(treated)),
+                           fake, pre_window)
+        overall.append(o * scale)
+        pre.append(p * scale)
+        theta.append({e: v * scale for e, v in th.items()})
+    overall_a = np.asarray(overall)
+    low_q, high_q = np.nanquantile(overall_a, [result.alpha / 2, 1 - result.alpha / 2])
+    es = result.event_study.copy()
+    for i, e in enumerate(es["event_time"]):
+        if e == -1:
+            continue
+        sample = np.asarray([d.get(int(e), np.nan) for d in theta])
+        lo, hi = np.nanquantile(sample, [result.alpha / 2, 1 - result.alpha / 2])
+        es.loc[i, ["se", "ci_low", "ci_high"]] = [np.nanstd(sample, ddof=1),
+                                                  es.loc[i, "estimate"] - hi,
+                                                  es.loc[i, "estimate"] - lo]
+    pre_a = np.asarray(pre)
+    pre_p = (float((1 + np.sum(np.abs(pre_a) >= abs(actual_pre))) / (1 + len(pre_a)))
+             if not math.isnan(actual_pre) else math.nan)
+    return replace(
+        result, se=float(np.nanstd(overall_a, ddof=1)),
+        ci_low=float(result.att - high_q), ci_high=float(result.att - low_q),
+        pre_trend_f=math.nan, pre_trend_df=0, pre_trend_p=pre_p, event_study=es,
+        inference="placebo", placebo_draws=len(draws_list),
+    )

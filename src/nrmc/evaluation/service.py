@@ -16,11 +16,19 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import NotFound
 from ..domains.projects import service as projects
-from .impact import BeforeAfter, InsufficientData, StaggeredDiD, before_after, staggered_did
+from .impact import (
+    BeforeAfter,
+    InsufficientData,
+    StaggeredDiD,
+    before_after,
+    placebo_inference,
+    staggered_did,
+)
 from .panel import cell_id, did_panel, outflow_panel, treatment_timing
 from .sources import FlowSource
 
 MIN_OUTFLOW = 20.0
+MIN_TREATED_CLUSTERS = 6  # fewer treated provinces: placebo inference
 
 METRICS = {
     "outflow_rate": "Outflow rate of the host province in the centre's specialty",
@@ -165,7 +173,10 @@ def _did(panel: pd.DataFrame, cells: set[str] | None) -> tuple[StaggeredDiD | No
     except InsufficientData as exc:
         return None, str(exc)
     note = ""
-    if result.n_treated_units == 1:
-        note = ("one treated cell: the interval rests on one province's errors and is "
-                "indicative only (cluster-robust errors need several treated clusters)")
+    treated_provinces = {c.split(":")[0] for c in cells} if cells is not None else set()
+    if cells is not None and len(treated_provinces) < MIN_TREATED_CLUSTERS:
+        result = placebo_inference(panel, result, treated_units=cells)
+        note = (f"{len(cells)} treated cell(s) in {len(treated_provinces)} province(s): too few "
+                "for cluster-robust errors, so the interval and pre-trend p come from "
+                f"{result.placebo_draws} placebo centres placed in never-treated cells")
     return result, note

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from ..config import Settings
 from ..core.enums import Tier
@@ -49,7 +49,7 @@ def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024,
                                   .where(Hospital.tier == Tier.tertiary.value)) or 0
         rows = network.build_network(regions.region_table(session=session),
                                      existing_tertiary=existing, seed=seed)
-        session.execute(Hospital.__table__.insert(), rows)
+        session.execute(insert(Hospital), rows)
         report.steps["hospitals"] = f"{len(rows):,} synthetic hospitals"
         say("building illustrative alliances around Jiuquan")
         ids = alliances.build(session)

@@ -11,13 +11,17 @@ Choices (documented in docs/flows.md):
 * a county whose parent in regions.csv is a province (districts of the four municipalities,
   省直辖县级市 such as 仙桃 429004) is its own prefecture-level unit; a municipality is therefore
   split into its districts at prefecture level rather than lumped into a placeholder 110100;
-* a county-less prefecture-level city is its own prefecture *and* its own county.
+* a county-less prefecture-level city is its own prefecture *and* its own county;
+* ``city`` (used for a hospital's reach, "patients from outside the host city") is the
+  prefecture-level unit, except in the four municipalities, where the city is the whole
+  municipality: a Chaoyang resident treated in Haidian has not left Beijing.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ..core.codes import MUNICIPALITIES
 from ..core.enums import Level
 
 LEVELS: tuple[str, ...] = tuple(lv.value for lv in Level)
@@ -28,7 +32,7 @@ def _as_code(series: pd.Series) -> pd.Series:
 
 
 def units_table(regions: pd.DataFrame) -> pd.DataFrame:
-    """``code, province, prefecture, county`` for every division in ``regions``.
+    """``code, province, prefecture, county, city`` for every division in ``regions``.
 
     ``regions`` needs ``code, level, parent_code``. Province rows map to themselves at every
     level (they never appear as a residence, but keep the table total).
@@ -53,6 +57,8 @@ def units_table(regions: pd.DataFrame) -> pd.DataFrame:
             "province": province.astype(object),
             "prefecture": prefecture.astype(object),
             "county": codes.astype(object),
+            "city": province.where(codes.str.slice(0, 2).isin(MUNICIPALITIES), prefecture)
+            .astype(object),
         }
     ).reset_index(drop=True)
 

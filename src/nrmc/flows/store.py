@@ -147,8 +147,12 @@ class Load:
     def rows(self) -> int:
         return sum(r for _, _, r in self._files)
 
-    def commit(self, **summary: Any) -> Manifest:
-        """Move staged files under data/ and publish a manifest naming them (atomic)."""
+    def commit(self, *, replace: bool = False, **summary: Any) -> Manifest:
+        """Move staged files under data/ and publish a manifest naming them (atomic).
+
+        ``replace`` publishes only this load's files (the old ones become garbage, removed by
+        the next writer), which is how a synthetic dataset supersedes the previous one.
+        """
         old = read_manifest(self.root)
         entries = []
         for path, year, rows in self._files:
@@ -163,11 +167,12 @@ class Load:
             "id": self.load_id,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "rows": self.rows,
+            "replace": replace,
             **summary,
         }
         new = Manifest(
             version=old.version + 1,
-            files=(*old.files, *entries),
+            files=tuple(entries) if replace else (*old.files, *entries),
             loads=(*old.loads, log),
         )
         _write_manifest(self.root, new)

@@ -123,7 +123,8 @@ def write_synthetic_dataset(
     pseudonym_key: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Generate ``rows`` discharges over ``years`` and publish them at ``out_dir`` as one load.
+    """Generate ``rows`` discharges over ``years``; publish them at ``out_dir`` as one load
+    that *replaces* whatever the dataset held (atomically, like any load).
 
     Same layout and schema as ``ingest`` (patient ids already pseudonymised with
     ``pseudonym_key``); memory stays at one chunk (``CHUNK_ROWS``) whatever ``rows`` is.
@@ -149,7 +150,7 @@ def write_synthetic_dataset(
                 left, next_id, part, done = left - n, next_id + n, part + 1, done + n
                 if progress:
                     progress(done, rows)
-        load.commit(source="synth", seed=seed, years=years)
+        load.commit(replace=True, source="synth", seed=seed, years=years)
     return {
         "dataset": str(out_dir),
         "rows": done,

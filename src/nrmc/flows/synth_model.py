@@ -62,7 +62,7 @@ _TIER_PULL = {"tertiary": 10.0, "secondary": 1.0}
 DISTANCE_DECAY = 1.2
 STAY_BY_TIER = np.array([9.8, 8.6, 7.2])  # tertiary, secondary, primary & below
 COST_PER_DAY = 1186.5  # yuan, 2022 bulletin
-COST_SCALE = 0.765  # brings the mean stay cost to ≈ 10,860 yuan (2022 bulletin)
+COST_SCALE = 0.80  # brings the mean stay cost to ≈ 10,860 yuan (2022 bulletin)
 _COST_TIER = np.array([1.25, .8, .6])
 _LEVEL_GIVEN_SURGERY = np.array([[.15, .30, .30, .25], [.30, .40, .25, .05], [.6, .35, .05, 0]])
 

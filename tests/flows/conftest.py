@@ -140,3 +140,46 @@ def spark_backend():
     backend = connect("spark", spark_master="local[2]")
     yield backend
     backend._session.stop()
+
+
+def national_hospitals(regions: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
+    """A stand-in for the registry's demo network: county hospitals everywhere, tertiary
+    hospitals in every prefecture seat (more in capitals), sized by population."""
+    import numpy as np
+
+    from nrmc.flows.geo import units_table
+
+    rng = np.random.default_rng(seed)
+    prefecture = units_table(regions).set_index("code")["prefecture"].to_dict()
+    leaves = regions[regions["leaf"].astype(int) == 1]
+    rows, seats = [], {}
+    for code, pop in zip(leaves["code"], leaves["population"], strict=True):
+        seats.setdefault(prefecture[code], code)
+        for i in range(max(1, int(pop // 400_000))):
+            rows.append((f"H{code}{i:02d}", code, "secondary" if i % 2 == 0 else "primary",
+                         int(rng.integers(80, 600))))
+    for seat in seats.values():
+        for i in range(4 if seat[2:4] == "01" or seat[:2] in {"11", "31"} else 1):
+            rows.append((f"T{seat}{i:02d}", seat, "tertiary", int(rng.integers(800, 3000))))
+    return pd.DataFrame(rows, columns=["code", "region_code", "tier", "beds"])
+
+
+@pytest.fixture(scope="session")
+def national() -> tuple[pd.DataFrame, pd.DataFrame]:
+    from nrmc.flows.geo import load_regions
+
+    regions = load_regions()
+    return regions, national_hospitals(regions)
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(tmp_path_factory, national) -> tuple[Path, pd.DataFrame]:
+    """A few thousand synthetic rows over the real country (for engine parity)."""
+    from nrmc.flows.synth import write_synthetic_dataset
+
+    regions, hospitals = national
+    root = tmp_path_factory.mktemp("synthetic-small") / "flows"
+    write_synthetic_dataset(root, regions=regions, hospitals=hospitals,
+                            projects=pd.DataFrame(), rows=6_000, years=[2022, 2023], seed=3,
+                            pseudonym_key=KEY)
+    return root, regions

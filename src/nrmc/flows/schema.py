@@ -39,24 +39,26 @@ INPUT_COLUMNS: tuple[str, ...] = (
 )
 OPTIONAL_INPUT_COLUMNS = frozenset({"specialty"})
 
+# Every stored column is required (nullable=False): validation refuses blanks, the
+# generator never makes them, and DuckDB writes them so.
 STORED_SCHEMA = pa.schema(
     [
-        ("record_id", pa.string()),
-        ("patient_id", pa.string()),
-        ("residence_code", pa.string()),
-        ("hospital_code", pa.string()),
-        ("admission_date", pa.date32()),
-        ("discharge_date", pa.date32()),
-        ("age", pa.int16()),
-        ("sex", pa.int8()),
-        ("principal_diagnosis", pa.string()),
-        ("specialty", pa.string()),
-        ("surgery_level", pa.int8()),
-        ("admission_route", pa.int8()),
-        ("discharge_route", pa.int8()),
-        ("total_cost", pa.float64()),
-        ("hospital_region_code", pa.string()),
-        ("year", pa.int16()),
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("patient_id", pa.string(), nullable=False),
+        pa.field("residence_code", pa.string(), nullable=False),
+        pa.field("hospital_code", pa.string(), nullable=False),
+        pa.field("admission_date", pa.date32(), nullable=False),
+        pa.field("discharge_date", pa.date32(), nullable=False),
+        pa.field("age", pa.int16(), nullable=False),
+        pa.field("sex", pa.int8(), nullable=False),
+        pa.field("principal_diagnosis", pa.string(), nullable=False),
+        pa.field("specialty", pa.string(), nullable=False),
+        pa.field("surgery_level", pa.int8(), nullable=False),
+        pa.field("admission_route", pa.int8(), nullable=False),
+        pa.field("discharge_route", pa.int8(), nullable=False),
+        pa.field("total_cost", pa.float64(), nullable=False),
+        pa.field("hospital_region_code", pa.string(), nullable=False),
+        pa.field("year", pa.int16(), nullable=False),
     ]
 )
 STORED_COLUMNS: tuple[str, ...] = tuple(STORED_SCHEMA.names)

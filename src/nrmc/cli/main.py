@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from .flows import app as flows_app
+
 app = typer.Typer(
     name="nrmc",
     help="Plan, run and evaluate national regional medical centres (国家区域医疗中心) "
@@ -11,6 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(flows_app, name="flows")
 
 
 @app.command()

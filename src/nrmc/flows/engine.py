@@ -25,18 +25,27 @@ from .geo import names_table, units_table
 EngineName = Literal["duckdb", "spark"]
 
 
-def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> Any:
-    """A (shared) SparkSession; small shuffle partition counts suit local mode."""
+def spark_session(master: str = "local[2]", *, shuffle_partitions: int | None = None) -> Any:
+    """A (shared) SparkSession. In local mode use few shuffle partitions (the default 200
+    makes small aggregations crawl) and a JVM tuned for short jobs; on a cluster keep
+    Spark's defaults unless told otherwise."""
     from pyspark.sql import SparkSession
 
-    return (
+    local = master.startswith("local")
+    builder = (
         SparkSession.builder.master(master)
         .appName("nrmc-flows")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    partitions = shuffle_partitions or (2 if local else None)
+    if partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    if local:
+        builder = builder.config(
+            "spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+        ).config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+    return builder.getOrCreate()
 
 
 def connect(engine: EngineName = "duckdb", *, spark_master: str = "local[2]") -> Any:

@@ -93,8 +93,15 @@ def _total_rows(path: Path) -> int | None:
     return None
 
 
-def _integer(text: pd.Series) -> pd.Series:
+def _number(text: pd.Series) -> pd.Series:
+    """Parse text as float64 with NaN for anything unparsable (never pandas NA, which
+    would poison the boolean masks)."""
     num = pd.to_numeric(text.str.strip(), errors="coerce")
+    return pd.Series(num.to_numpy(dtype="float64", na_value=np.nan), index=text.index)
+
+
+def _integer(text: pd.Series) -> pd.Series:
+    num = _number(text)
     return num.where(num == np.floor(num))
 
 
@@ -141,7 +148,7 @@ def validate(
         ~diagnosis.str.match(ICD10_PATTERN).fillna(False))
     specialty = f["specialty"].str.strip()
     bad("specialty", "is not a known specialty", (specialty != "") & ~specialty.isin(SPECIALTIES))
-    cost = pd.to_numeric(f["total_cost"].str.strip(), errors="coerce")
+    cost = _number(f["total_cost"])
     bad("total_cost", "is not a non-negative amount in yuan", ~(cost >= 0))
 
     problems: list[RowProblem] = []

@@ -62,32 +62,34 @@ def outflow(
     """
     t = with_units(discharges, units, origin_level=level, destination_level=level)
     keys = _keys(by_specialty)
-    pairs = (
-        t.rename(region="origin")
-        .group_by([*keys, "destination"])
-        .agg(n=ibis._.count())
-    )
-    outside_n = ibis.ifelse(pairs.destination != pairs.region, pairs.n, 0)
-    totals = pairs.group_by(keys).agg(discharges=pairs.n.sum(), treated_outside=outside_n.sum())
-    outside = pairs.filter(pairs.destination != pairs.region)
-    ranked = outside.mutate(
+    pairs = t.rename(region="origin").group_by([*keys, "destination"]).agg(n=ibis._.count())
+    # One pass, no self-join (Spark would recompute the shared subquery): window totals per
+    # unit, then keep the first row in (outside first, most discharges, smallest code) order,
+    # which is the top outside destination when there is one.
+    outside = pairs.destination != pairs.region
+    per_unit = ibis.window(group_by=[pairs[k] for k in keys])
+    ranked = pairs.mutate(
+        discharges=pairs.n.sum().over(per_unit),
+        treated_outside=ibis.ifelse(outside, pairs.n, 0).sum().over(per_unit),
+        is_outside=outside,
         rank=ibis.row_number().over(
-            group_by=[outside[k] for k in keys],
-            order_by=[ibis.desc(outside.n), outside.destination],
-        )
+            group_by=[pairs[k] for k in keys],
+            order_by=[ibis.desc(ibis.ifelse(outside, 1, 0)), ibis.desc(pairs.n),
+                      pairs.destination],
+        ),
     )
-    top = ranked.filter(ranked["rank"] == 0).select(
-        *keys, top_destination=ranked.destination, top_n=ranked.n
-    )
-    joined = totals.left_join(top, keys)
-    result = joined.select(
-        *[totals[k] for k in keys],
-        discharges=totals.discharges,
-        treated_outside=totals.treated_outside,
-        outflow_rate=totals.treated_outside.cast("float64") / totals.discharges.cast("float64"),
-        top_destination=top.top_destination,
-        top_destination_share=top.top_n.cast("float64")
-        / totals.treated_outside.cast("float64"),
+    first = ranked.filter(ranked["rank"] == 0)
+    result = first.select(
+        *keys,
+        discharges=first.discharges,
+        treated_outside=first.treated_outside,
+        outflow_rate=first.treated_outside.cast("float64") / first.discharges.cast("float64"),
+        top_destination=ibis.ifelse(first.is_outside, first.destination, None),
+        top_destination_share=ibis.ifelse(
+            first.is_outside,
+            first.n.cast("float64") / first.treated_outside.cast("float64"),
+            None,
+        ),
     )
     return _null_specialty(result, by_specialty)
 

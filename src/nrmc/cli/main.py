@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import db, demo, registry
+from .flows import app as flows_app
 
 app = typer.Typer(
     name="nrmc",
@@ -20,6 +21,7 @@ app.add_typer(registry.regions, name="regions")
 app.add_typer(registry.hospitals, name="hospitals")
 app.add_typer(registry.projects, name="projects")
 app.add_typer(registry.alliances, name="alliances")
+app.add_typer(flows_app, name="flows")
 
 
 @app.command()

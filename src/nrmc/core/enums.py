@@ -153,3 +153,41 @@ class Role(StrEnum):
     provincial_officer = "provincial_officer"
     hospital_manager = "hospital_manager"
     clinician = "clinician"
+
+
+class Sex(StrEnum):
+    """Sex as coded on the inpatient front page (GB/T 2261.1): 1 male, 2 female, 9 unknown."""
+
+    male = "1"
+    female = "2"
+    unknown = "9"
+
+
+class SurgeryLevel(StrEnum):
+    """National operation grading (手术分级): 0 no operation, 1–4 rising complexity and risk."""
+
+    none = "0"
+    level1 = "1"
+    level2 = "2"
+    level3 = "3"
+    level4 = "4"
+
+
+class AdmissionRoute(StrEnum):
+    """入院途径 on the front page; ``referred`` marks a patient sent in by another institution."""
+
+    emergency = "1"
+    outpatient = "2"
+    referred = "3"
+    other = "9"
+
+
+class DischargeRoute(StrEnum):
+    """离院方式 on the front page; ``transferred`` is an upward or lateral transfer out."""
+
+    routine = "1"
+    transferred = "2"
+    to_primary_care = "3"
+    against_advice = "4"
+    death = "5"
+    other = "9"

@@ -28,18 +28,50 @@ analyst = Scope(role=Role.national_analyst, username="analyst")
 
 
 def pyramid(session: Session) -> None:
-    rows = [(COUNTY, "secondary", "620921"), (TOWNSHIP, "township_health_centre", "620921"),
-            (OTHER, "secondary", "620102")]
-    hospitals.upsert(session=session, rows=[{
-        "code": code, "name_zh": code, "name_en": code, "region_code": region, "tier": tier,
-        "grade": "a", "beds": 10, "lon": 98.9, "lat": 40.0, "synthetic": True, "specialties": [],
-        "source": "test"} for code, tier, region in rows])
+    rows = [
+        (COUNTY, "secondary", "620921"),
+        (TOWNSHIP, "township_health_centre", "620921"),
+        (OTHER, "secondary", "620102"),
+    ]
+    hospitals.upsert(
+        session=session,
+        rows=[
+            {
+                "code": code,
+                "name_zh": code,
+                "name_en": code,
+                "region_code": region,
+                "tier": tier,
+                "grade": "a",
+                "beds": 10,
+                "lon": 98.9,
+                "lat": 40.0,
+                "synthetic": True,
+                "specialties": [],
+                "source": "test",
+            }
+            for code, tier, region in rows
+        ],
+    )
 
 
-def refer(session: Session, *, frm: str = TOWNSHIP, to: str = COUNTY, key: str | None = None,
-          scope: Scope = SYSTEM, now: datetime = T0, **extra: str):  # type: ignore[no-untyped-def]
-    data = ReferralCreate(from_hospital=frm, to_hospital=to, specialty=extra.pop("specialty", "cardiovascular"),
-                          diagnosis=extra.pop("diagnosis", "I21.0"), **extra)
+def refer(
+    session: Session,
+    *,
+    frm: str = TOWNSHIP,
+    to: str = COUNTY,
+    key: str | None = None,
+    scope: Scope = SYSTEM,
+    now: datetime = T0,
+    **extra: str,
+):  # type: ignore[no-untyped-def]
+    data = ReferralCreate(
+        from_hospital=frm,
+        to_hospital=to,
+        specialty=extra.pop("specialty", "cardiovascular"),
+        diagnosis=extra.pop("diagnosis", "I21.0"),
+        **extra,
+    )
     return referrals.create(session=session, scope=scope, data=data, idempotency_key=key, now=now)
 
 

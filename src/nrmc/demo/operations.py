@@ -187,7 +187,7 @@ def _referrals(session: Session, rng: random.Random, city_hospital: str) -> int:
                  ("J44.1", Specialty.respiratory), ("C34.9", Specialty.oncology),
                  ("S72.0", Specialty.trauma_orthopedics), ("K35.8", Specialty.general_surgery),
                  ("O14.1", Specialty.obstetrics_gynecology), ("E11.9", Specialty.internal_medicine)]
-    paths = [[], ["accept"], ["reject"], ["accept", "schedule"], ["accept", "schedule", "arrive"],
+    paths = [["accept"], ["reject"], ["accept", "schedule"], ["accept", "schedule", "arrive"],
              ["accept", "schedule", "arrive", "complete"],
              ["accept", "schedule", "arrive", "complete", "return"], ["cancel"],
              ["accept", "schedule", "arrive", "complete"]]

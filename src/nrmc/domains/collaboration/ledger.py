@@ -114,9 +114,9 @@ def import_activities(*, session: Session, scope: Scope, path: Path) -> int:
             data = ActivityIn.model_validate(values)
         except ValidationError as exc:
             for error in exc.errors():
-                where = str(error["loc"][0]) if error["loc"] else "row"
-                field = {"occurred_on": "date"}.get(where, where)
-                problem(field, error["msg"].removeprefix("Value error, "))
+                message = error["msg"].removeprefix("Value error, ")
+                where = str(error["loc"][0]) if error["loc"] else _field_of(message)
+                problem({"occurred_on": "date"}.get(where, where), message)
             continue
         try:
             project_id, _ = _resolve(session, scope, data)
@@ -133,6 +133,15 @@ def import_activities(*, session: Session, scope: Scope, path: Path) -> int:
                  after={"rows": len(parsed), "ids": [a.id for a in parsed][:1000]},
                  source=str(path))
     return len(parsed)
+
+
+def _field_of(message: str) -> str:
+    """The column a whole-row rule is about (the schema reports those without a field)."""
+    for word, field in (("grade", "surgery_grade"), ("complex", "complex_case"),
+                        ("project_id", "project_id")):
+        if word in message:
+            return field
+    return "row"
 
 
 def add_technology(*, session: Session, scope: Scope, data: TechnologyIn,

@@ -128,3 +128,32 @@ def test_twenty_concurrent_accepts_give_one_acceptance_and_nineteen_refusals(bac
         assert (stored.status, stored.version) == ("accepted", 2)
         assert len(referrals.history(session=session, scope=SYSTEM, referral_id=referral_id)) == 2
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_creates_with_one_idempotency_key_make_one_referral(backend, workspace_url):
+    if backend != "postgresql":
+        pytest.skip("the race needs concurrent writers (PostgreSQL)")
+    engine = create_engine(workspace_url, poolclass=NullPool)
+    with Session(engine) as session:
+        pyramid(session)
+        session.commit()
+    barrier = threading.Barrier(10)
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        with Session(engine) as session:
+            barrier.wait()
+            referral_id = refer(session, key="retry-storm").id
+            session.commit()
+        with lock:
+            ids.append(referral_id)
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(ids) == 10 and len(set(ids)) == 1
+    engine.dispose()

@@ -31,7 +31,7 @@ def visible_project(session: Session, scope: Scope, project_id: int) -> Project:
     return project
 
 
-def visible_project_ids(scope: Scope) -> Select[tuple[int]]:
+def visible_project_ids(scope: Scope) -> Select[int]:
     """A sub-select of the ids of visible projects (for filtering ledger lists in SQL)."""
     host, output = aliased(Hospital), aliased(Hospital)
     return (select(Project.id)

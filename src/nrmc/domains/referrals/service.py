@@ -208,7 +208,7 @@ def answered_late(referral: Referral, *, now: datetime | None = None,
     return utc(referral.responded_at) - utc(referral.requested_at) > timedelta(hours=sla_hours)
 
 
-def _scoped(scope: Scope) -> Select[tuple[Referral]]:
+def _scoped(scope: Scope) -> Select[Referral]:
     query = select(Referral)
     if scope.national:
         return query

@@ -8,7 +8,7 @@ JIUQUAN = "31"  # NRMC-P031, Shanghai General Hospital → Jiuquan
 
 
 def test_ops_kpis_for_the_jiuquan_demo_reproduces_the_reported_figures(nrmc_env):
-    assert run("demo").exit_code == 0
+    assert run("demo", "--rows", "20000").exit_code == 0
     projects = run_json("projects", "list", "--province", "62")
     jiuquan = next(p for p in projects if p["city_code"] == "620900")
     assert str(jiuquan["id"]) == JIUQUAN

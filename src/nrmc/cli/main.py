@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from .plan import app as plan_app
+
 app = typer.Typer(
     name="nrmc",
     help="Plan, run and evaluate national regional medical centres (国家区域医疗中心) "
@@ -19,3 +21,6 @@ def version() -> None:
     from .. import __version__
 
     typer.echo(__version__)
+
+
+app.add_typer(plan_app, name="plan")

@@ -34,6 +34,3 @@ def version() -> None:
     from .. import __version__
 
     typer.echo(__version__)
-
-
-app.add_typer(plan_app, name="plan")

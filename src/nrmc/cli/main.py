@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, evaluate, registry, report
+from . import db, demo, evaluate, ops, referrals, registry, report
+from .flows import app as flows_app
+from .plan import app as plan_app
 
 app = typer.Typer(
     name="nrmc",
@@ -20,6 +22,10 @@ app.add_typer(registry.regions, name="regions")
 app.add_typer(registry.hospitals, name="hospitals")
 app.add_typer(registry.projects, name="projects")
 app.add_typer(registry.alliances, name="alliances")
+app.add_typer(flows_app, name="flows")
+app.add_typer(ops.app, name="ops")
+app.add_typer(referrals.app, name="referrals")
+app.add_typer(plan_app, name="plan")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(report.app, name="report")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from nrmc.evaluation.panel import treatment_timing
+
 SPECIALTIES = ("cardiovascular", "oncology", "neurology", "pediatrics", "respiratory",
                "trauma_orthopedics")
 
@@ -78,8 +80,10 @@ class FakeFlowSource:
             "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 "
             "62 63 64 65").split()})
         specialties = sorted(set(SPECIALTIES) | set(projects["specialty"].dropna()))
-        opened = projects.dropna(subset=["opening_year"])
-        cohort = opened.groupby(["province_code", "specialty"])["opening_year"].min().to_dict()
+        specialties = [s for s in specialties if s != "comprehensive"]
+        timing = treatment_timing(projects, specialties)
+        cohort = dict(zip(zip(timing["province"], timing["specialty"], strict=True),
+                          timing["cohort"], strict=True))
         rows, transfers = [], []
         for p in provs:
             for s in specialties:

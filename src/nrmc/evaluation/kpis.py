@@ -46,35 +46,51 @@ def flow_kpis(evaluation: Evaluation) -> list[Kpi]:
     return out
 
 
+OPS_FIELDS = {
+    "expert_teams": "Expert teams sent by the output hospital",
+    "expert_days": "Expert-days on site",
+    "surgeries": "Surgeries by visiting experts",
+    "surgeries_grade34_share": "Grade-3/4 share of those surgeries",
+    "outpatients": "Outpatients seen by visiting experts",
+    "complex_cases": "Complex cases (consultations)",
+    "technologies": "New technologies introduced",
+    "trainees": "Local staff trained",
+    "referrals_up": "Referrals up within the network",
+    "referrals_down": "Referrals down within the network",
+}
+OPS_SOURCE = "operations ledger (nrmc.domains.collaboration), all years"
+
+
 def operations_kpis(*, session: Session, evaluation: Evaluation) -> list[Kpi]:
-    """Per-project operations KPIs summed over the scope's projects (empty when unavailable)."""
+    """Operations KPIs summed over the scope's projects (shares pooled by surgeries).
+
+    ``collaboration.kpis.project_kpis`` computes them from the ledger rows; a share is
+    recombined as Σ(share × surgeries) / Σ surgeries so a batch is not an average of averages.
+    """
     try:
-        from ..domains.collaboration import service as collaboration
-    except ImportError:
+        from ..domains.collaboration.kpis import project_kpis
+        from ..domains.users.scope import Scope
+    except ImportError:  # operations slice not installed
         return []
-    fetch = getattr(collaboration, "project_kpis", None)
-    if fetch is None:
-        return []
-    totals: dict[tuple[str, str], float] = {}
-    year: int | None = None
+    totals: dict[str, float] = dict.fromkeys(OPS_FIELDS, 0.0)
+    share_weight = 0.0
+    any_rows = False
     for project_id in evaluation.projects["id"]:
-        rows: Any = fetch(session=session, project_id=int(project_id))
-        for row in _records(rows):
-            name = str(row.get("kpi") or row.get("name"))
-            unit = str(row.get("unit") or "count")
-            value = row.get("value")
-            if value is None:
-                continue
-            totals[(name, unit)] = totals.get((name, unit), 0.0) + float(value)
-            year = max(year or 0, int(row.get("year") or 0)) or None
-    return [Kpi(name, value, unit, year, "operations ledger (nrmc.domains.collaboration)")
-            for (name, unit), value in totals.items()]
-
-
-def _records(rows: Any) -> list[dict[str, Any]]:
-    if hasattr(rows, "to_dict"):
-        return list(rows.to_dict("records"))
-    return [r if isinstance(r, dict) else r.model_dump() for r in rows]
+        k: Any = project_kpis(session=session, scope=Scope.system(), project_id=int(project_id))
+        any_rows = any_rows or bool(k.dispatches or k.surgeries or k.technologies)
+        for name in OPS_FIELDS:
+            if name == "surgeries_grade34_share":
+                if k.surgeries_grade34_share is not None:
+                    totals[name] += k.surgeries_grade34_share * k.surgeries
+                    share_weight += k.surgeries
+            else:
+                totals[name] += float(getattr(k, name) or 0)
+    if not any_rows:
+        return []
+    totals["surgeries_grade34_share"] = (totals["surgeries_grade34_share"] / share_weight
+                                         if share_weight else math.nan)
+    return [Kpi(label, totals[name], "%" if name.endswith("share") else "count", None, OPS_SOURCE)
+            for name, label in OPS_FIELDS.items()]
 
 
 def gather(*, session: Session, evaluation: Evaluation) -> list[Kpi]:

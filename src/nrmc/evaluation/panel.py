@@ -27,15 +27,37 @@ def cell_id(province: str, specialty: str) -> str:
     return f"{province}:{specialty}"
 
 
-def treatment_timing(projects: pd.DataFrame) -> pd.DataFrame:
+COMPREHENSIVE = "comprehensive"
+
+
+def project_cells(projects: pd.DataFrame, specialties: list[str]) -> pd.DataFrame:
+    """One row per (project, cell) it serves: a comprehensive centre serves every specialty.
+
+    A 综合类 centre (e.g. a general hospital's branch) has no single specialty; the synthetic
+    generator and this evaluation both count it as treating all of its province's specialties.
+    """
+    rows = projects[projects["specialty"].notna()].copy()
+    wide = rows[rows["specialty"] == COMPREHENSIVE]
+    rows = rows[rows["specialty"] != COMPREHENSIVE]
+    if len(wide) and specialties:
+        expanded = wide.drop(columns="specialty").merge(
+            pd.DataFrame({"specialty": list(specialties)}), how="cross")
+        rows = pd.concat([rows, expanded[rows.columns]], ignore_index=True)
+    rows["unit"] = [cell_id(p, s) for p, s in zip(rows["province_code"], rows["specialty"],
+                                                  strict=True)]
+    return rows.reset_index(drop=True)
+
+
+def treatment_timing(projects: pd.DataFrame, specialties: list[str] | None = None) -> pd.DataFrame:
     """First opening year per (province, specialty), with the projects and batches behind it.
 
     ``projects`` is ``projects.service.project_table``: ``id, batch, province_code, specialty,
-    opening_year`` at least. Projects without an opening year are ignored (not yet open).
+    opening_year`` at least. Projects without an opening year are ignored (not yet open);
+    comprehensive centres count for every one of ``specialties`` (``project_cells``).
     Columns out: ``province, specialty, unit, cohort, project_ids, batches``.
     """
     open_ = projects.dropna(subset=["opening_year"])
-    open_ = open_[open_["specialty"].notna()]
+    open_ = project_cells(open_, list(specialties or [])).drop(columns="unit")
     if open_.empty:
         return pd.DataFrame(columns=["province", "specialty", "unit", "cohort", "project_ids",
                                      "batches"])

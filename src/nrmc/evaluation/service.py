@@ -24,7 +24,7 @@ from .impact import (
     placebo_inference,
     staggered_did,
 )
-from .panel import cell_id, did_panel, outflow_panel, treatment_timing
+from .panel import cell_id, did_panel, outflow_panel, project_cells, treatment_timing
 from .sources import FlowSource
 
 MIN_OUTFLOW = 20.0
@@ -116,8 +116,9 @@ def evaluate(
     rows, title = _scope_projects(session, scope, key)
     opening = rows["opening_year"].dropna()
     opening_year = int(opening.min()) if len(opening) else None
-    timing = treatment_timing(projects.project_table(session=session))
     outflow = source.outflow()
+    specialties = sorted(str(s) for s in outflow["specialty"].dropna().unique())
+    timing = treatment_timing(projects.project_table(session=session), specialties)
     years = sorted(int(y) for y in outflow["year"].unique()) if len(outflow) else []
     if baseline_year is None and opening_year is not None:
         baseline_year = opening_year - 1
@@ -126,7 +127,7 @@ def evaluate(
     if years and baseline_year is not None and baseline_year < years[0]:
         baseline_year = years[0]
 
-    cells = {cell_id(p, s) for p, s in zip(rows["province_code"], rows["specialty"], strict=True)}
+    cells = set(project_cells(rows, specialties)["unit"])
     hospitals = sorted(set(rows["project_hospital_code"]))
     results: dict[str, BeforeAfter] = {}
 

@@ -28,8 +28,10 @@ STYLE = {"svg.fonttype": "none", "font.family": FONTS, "font.size": 9,
 
 
 def _svg(fig: Figure, source: str) -> str:
-    fig.text(0.01, 0.01, f"Source: {source}", fontsize=7, color="#555555", ha="left",
-             va="bottom")
+    ax = fig.axes[0]
+    # below the tick labels and the x-axis title, whatever the figure height
+    ax.annotate(f"Source: {source}", xy=(0, 0), xycoords="axes fraction", xytext=(-30, -40),
+                textcoords="offset points", fontsize=7, color="#555555", ha="left", va="top")
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -39,6 +41,8 @@ def _svg(fig: Figure, source: str) -> str:
 
 
 def event_study_svg(result: StaggeredDiD, *, title: str, source: str) -> str:
+    source = source + ("; intervals from placebo centres (Conley–Taber)"
+                       if result.inference == "placebo" else "; errors clustered by province")
     """Event-time effects as % change in outflow (exp(θ) − 1) with their 95% intervals."""
     es = result.event_study
     pct = lambda v: np.expm1(np.asarray(v, float)) * 100  # noqa: E731

@@ -59,7 +59,8 @@ class InsufficientData(NrmcError):
 class BeforeAfter:
     """One metric by year against a baseline year.
 
-    ``table`` has ``year, value, change, change_pct`` (against the baseline year) and
+    ``table`` has ``year, value, numerator, denominator, change, change_pct`` (against the
+    baseline year) and
     ``yoy_change, yoy_change_pct`` (against the previous year present). ``after`` is the value
     in the last year observed (``after_year``); percentages are fractions (−0.3 = −30%).
     """
@@ -96,7 +97,10 @@ def before_after(
         value = sums[numerator] / sums[denominator].where(sums[denominator] > 0)
     else:
         value = sums[numerator].astype(float)
-    table = pd.DataFrame({"year": sums.index.astype(int), "value": value.to_numpy(float)})
+    table = pd.DataFrame({"year": sums.index.astype(int), "value": value.to_numpy(float),
+                          "numerator": sums[numerator].to_numpy(float),
+                          "denominator": (sums[denominator] if denominator
+                                          else sums[numerator]).to_numpy(float)})
     if baseline_year not in set(table["year"]):
         raise InsufficientData(f"{metric}: no data for baseline year {baseline_year}")
     base = float(table.loc[table["year"] == baseline_year, "value"].iloc[0])

@@ -70,7 +70,7 @@ def build_report(
         svgs[name] = charts.before_after_svg(
             result, title=METRICS[name], unit=UNITS[name], source=flows_source,
             opening_year=ev.opening_year)
-    did_source = f"{flows_source}; Callaway–Sant'Anna DiD, errors clustered by province"
+    did_source = f"{flows_source}; Callaway–Sant'Anna DiD"
     if ev.did is not None:
         svgs["event_study"] = charts.event_study_svg(
             ev.did, title=f"Event study: outflow of the treated cell(s), {ev.title}",

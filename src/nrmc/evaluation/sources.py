@@ -89,7 +89,9 @@ class EngineFlowSource:
                 self.dataset_dir, self.regions, origin_level="prefecture",
                 destination_level="prefecture", by_specialty=True, **self._kw())
         m = self._cache["matrix"]
-        m = m[(m["destination"] == city) & (m["specialty"] == specialty)]
+        m = m[m["destination"] == city]
+        if specialty != "comprehensive":  # a comprehensive centre: every specialty
+            m = m[m["specialty"] == specialty]
         if m.empty:
             return pd.DataFrame(columns=["origin", "origin_name", "discharges"])
         year = int(m["year"].max()) if year is None else year

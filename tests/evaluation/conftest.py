@@ -1,13 +1,12 @@
-"""A small synthetic flows dataset, built once per session with the flows synthesizer.
+"""A small demo workspace with synthetic flows, built once per session.
 
-The generator injects the truth the tests check: from a centre's opening year its host
-province keeps 30% of the residents who used to leave for care in the centre's specialty
-(``nrmc.flows.synth.RETENTION``; every specialty for a comprehensive centre).
+The flows synthesizer injects the truth these tests check: from a centre's opening year its
+host province keeps ``RETENTION`` (30%) of the residents who used to leave for care in the
+centre's specialty (every specialty for a comprehensive centre), i.e. outflow × 0.7.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,35 +16,35 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from nrmc.config import Settings
 from nrmc.db import make_engine
-from nrmc.domains.hospitals import service as hospitals
-from nrmc.domains.projects import service as projects
+from nrmc.demo.build import build_demo
 from nrmc.domains.regions import service as regions
-from nrmc.flows.synth import RETENTION, write_synthetic_dataset
+from nrmc.flows.synth import RETENTION
 
-DEMO_ROWS = 1_500_000
-DEMO_YEARS = range(2018, 2025)
+DEMO_ROWS = 1_000_000  # ~10 s; enough outside discharges for ~75 province × specialty cells
 
 
 @dataclass(frozen=True)
-class DemoFlows:
+class DemoWorkspace:
+    home: Path
+    url: str
     engine: Engine
-    flows_dir: Path
     regions: pd.DataFrame
     retention: float
 
+    @property
+    def flows_dir(self) -> Path:
+        return self.home / "flows"
+
 
 @pytest.fixture(scope="session")
-def demo_flows(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path
-               ) -> Iterator[DemoFlows]:
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
     home = tmp_path_factory.mktemp("eval-demo")
-    shutil.copy(_sqlite_template, home / "nrmc.db")
-    engine = make_engine(f"sqlite:///{home / 'nrmc.db'}")
+    url = f"sqlite:///{home / 'nrmc.db'}"
+    engine = make_engine(url)
+    build_demo(Settings(home=home), engine, seed=2024, rows=DEMO_ROWS)
     with Session(engine) as session:
-        tables = {"regions": regions.region_table(session=session),
-                  "hospitals": hospitals.hospital_table(session=session),
-                  "projects": projects.project_table(session=session)}
-    write_synthetic_dataset(home / "flows", **tables, rows=DEMO_ROWS, years=DEMO_YEARS,
-                            seed=2024, pseudonym_key="test-key")
-    yield DemoFlows(engine, home / "flows", tables["regions"], RETENTION)
+        table = regions.region_table(session=session)
+    yield DemoWorkspace(home, url, engine, table, RETENTION)
     engine.dispose()

@@ -89,11 +89,12 @@ def before_after_svg(result: BeforeAfter, *, title: str, unit: str, source: str,
 
 
 def origins_map_svg(origins: pd.DataFrame, regions: pd.DataFrame, *, site: tuple[float, float],
-                    title: str, source: str, top: int = 8) -> str:
+                    title: str, source: str) -> str:
     """Bubble map: patients by prefecture of residence, on the prefecture centroids of China.
 
     No boundary file is needed: every prefecture centroid is drawn as a faint dot, which is
-    enough to read the country's shape and how far the centre reaches.
+    enough to read the country's shape and how far the centre reaches. Names are listed in a
+    table beside the map (labels on a dense cluster would overprint each other).
     """
     reg = regions.copy()
     reg["code"] = reg["code"].astype(str).str.zfill(6)
@@ -107,11 +108,6 @@ def origins_map_svg(origins: pd.DataFrame, regions: pd.DataFrame, *, site: tuple
             sizes = located["discharges"].to_numpy(float)
             ax.scatter(located["lon"], located["lat"], s=8 + 600 * sizes / sizes.max(),
                        color="#2c6fbb", alpha=0.55, edgecolors="white", linewidths=0.4)
-            total = sizes.sum()
-            for _, row in located.head(top).iterrows():
-                ax.annotate(f"{row['origin_name']} {row['discharges'] / total:.0%}",
-                            (row["lon"], row["lat"]), fontsize=7, xytext=(4, 4),
-                            textcoords="offset points")
         ax.scatter([site[0]], [site[1]], marker="*", s=160, color="#c0392b", zorder=4,
                    label="centre")
         ax.set_xlabel("Longitude (°E)")

@@ -93,6 +93,9 @@ def build_report(
                 title=f"Where patients treated in the host city come from: {hospital.name_zh}, "
                       f"{project['specialty']} (last year)",
                 source=f"{flows_source}; bubble area ∝ discharges by prefecture of residence"),
+            "top": [{"name": r.origin_name or r.origin, "discharges": int(r.discharges),
+                     "share": float(r.discharges / origins["discharges"].sum())}
+                    for r in origins.head(10).itertuples()],
             "outside_share": 1 - float(origins.loc[origins["origin"] == str(city),
                                                    "discharges"].sum()
                                        / origins["discharges"].sum()),

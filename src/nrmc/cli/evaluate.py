@@ -59,3 +59,10 @@ def evaluate_province(code: str = typer.Argument(..., help="province code, e.g. 
                       fmt: OutputFormat = FormatOpt) -> None:
     """All centres hosted by one province."""
     _run("province", code.ljust(6, "0"), baseline_year, fmt)
+
+
+@app.command("programme")
+def evaluate_programme(baseline_year: int | None = BaselineOpt,
+                       fmt: OutputFormat = FormatOpt) -> None:
+    """Every centre with an opening year: the programme-wide staggered DiD."""
+    _run("programme", "all", baseline_year, fmt)

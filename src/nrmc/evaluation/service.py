@@ -87,11 +87,14 @@ def _scope_projects(session: Session, scope: str, key: str) -> tuple[pd.DataFram
     elif scope == "batch":
         rows = table[table["batch"] == int(key)]
         title = f"Batch {key} (第{key}批) national regional medical centres"
+    elif scope == "programme":
+        rows = table.dropna(subset=["opening_year"])
+        title = "All national regional medical centres with an opening year"
     elif scope == "province":
         rows = table[table["province_code"] == key]
         title = f"Centres in province {key}"
     else:
-        raise ValueError(f"scope must be project, batch or province, not {scope!r}")
+        raise ValueError(f"scope must be project, batch, province or programme, not {scope!r}")
     if rows.empty:
         raise NotFound(f"no projects for {scope} {key}")
     return rows.reset_index(drop=True), title

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from typing import Any
 
 import matplotlib
 
@@ -23,7 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from .impact import BeforeAfter, StaggeredDiD  # noqa: E402
 
 FONTS = ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"]
-STYLE = {"svg.fonttype": "none", "font.family": FONTS, "font.size": 9,
+STYLE: dict[Any, Any] = {"svg.fonttype": "none", "font.family": FONTS, "font.size": 9,
          "axes.spines.top": False, "axes.spines.right": False}
 
 

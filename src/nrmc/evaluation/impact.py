@@ -410,12 +410,12 @@ def placebo_inference(
     w_treated = sum(w[u] for u in treated)
     draws_list = ([[u] for u in pool[:draws]] if k == 1 and len(pool) <= draws
                   else [list(rng.choice(pool, size=k, replace=False)) for _ in range(draws)])
+    rest_cohorts, rest_w = cohorts.drop(index=list(treated)), w.drop(index=list(treated))
     overall, pre, theta = [], [], []
     for chosen in draws_list:
         fake = dict(zip(chosen, treated.values(), strict=True))
         scale = math.sqrt(sum(w[u] for u in chosen) / w_treated)
-        o, p, th = _points(rest, cohorts.drop(index=list(treated)), w.drop(index=list(treated)),
-                           fake, pre_window)
+        o, p, th = _points(rest, rest_cohorts, rest_w, fake, pre_window)
         overall.append(o * scale)
         pre.append(p * scale)
         theta.append({e: v * scale for e, v in th.items()})

@@ -57,37 +57,34 @@ class EngineFlowSource:
         self._backend = flows_engine.connect(self.engine, spark_master=self.spark_master)  # type: ignore[arg-type]
         self._cache: dict[str, pd.DataFrame] = {}
 
-    def _kw(self) -> dict[str, object]:
-        return {"backend": self._backend}
-
     def outflow(self) -> pd.DataFrame:
         if "outflow" not in self._cache:
             self._cache["outflow"] = self._engine.run_outflow(
-                self.dataset_dir, self.regions, level="province", by_specialty=True, **self._kw())
+                self.dataset_dir, self.regions, level="province", by_specialty=True, backend=self._backend)
         return self._cache["outflow"]
 
     def transfers(self) -> pd.DataFrame:
         if "transfers" not in self._cache:
             self._cache["transfers"] = self._engine.run_transfers(
-                self.dataset_dir, self.regions, level="province", by_specialty=True, **self._kw())
+                self.dataset_dir, self.regions, level="province", by_specialty=True, backend=self._backend)
         return self._cache["transfers"]
 
     def hospital_level4(self, hospitals: Sequence[str]) -> pd.DataFrame:
         if "level4" not in self._cache:
             self._cache["level4"] = self._engine.run_level4(
-                self.dataset_dir, self.regions, by="hospital", **self._kw())
+                self.dataset_dir, self.regions, by="hospital", backend=self._backend)
         frame = self._cache["level4"]
         return frame[frame["unit"].isin(list(hospitals))].reset_index(drop=True)
 
     def hospital_reach(self, hospitals: Sequence[str]) -> pd.DataFrame:
         return self._engine.run_reach(self.dataset_dir, self.regions, hospitals=list(hospitals),
-                                      **self._kw())
+                                      backend=self._backend)
 
     def origins(self, city: str, specialty: str, year: int | None) -> pd.DataFrame:
         if "matrix" not in self._cache:
             self._cache["matrix"] = self._engine.run_matrix(
                 self.dataset_dir, self.regions, origin_level="prefecture",
-                destination_level="prefecture", by_specialty=True, **self._kw())
+                destination_level="prefecture", by_specialty=True, backend=self._backend)
         m = self._cache["matrix"]
         m = m[m["destination"] == city]
         if specialty != "comprehensive":  # a comprehensive centre: every specialty

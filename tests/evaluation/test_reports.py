@@ -74,3 +74,12 @@ def test_report_is_self_contained_and_every_chart_has_title_units_and_source(
         assert heading in html
     written = write_report(html, tmp_path / "r.html")
     assert written == [tmp_path / "r.html"] and written[0].read_text(encoding="utf-8") == html
+
+
+def test_province_and_programme_scopes(db: Session, source: FakeFlowSource) -> None:
+    henan = evaluate(session=db, source=source, scope="province", key="410000")
+    assert set(henan.projects["province_code"]) == {"410000"}
+    programme = evaluate(session=db, source=source, scope="programme", key="all")
+    assert programme.did is not None and programme.did.inference == "cluster"
+    low, high = programme.did.effect_pct_ci
+    assert low <= -0.30 <= high

@@ -33,7 +33,8 @@ def _pediatrics_project(db: Session) -> int:
 def test_project_evaluation_has_the_cli_keys_and_recovers_the_injected_fall(
     db: Session, source: FakeFlowSource
 ) -> None:
-    ev = evaluate(session=db, source=source, scope="project", key=_pediatrics_project(db))
+    ev = evaluate(session=db, source=source, scope="project", key=_pediatrics_project(db),
+                  with_programme=True)
     summary = ev.summary()
     assert SUMMARY_KEYS <= set(summary)
     assert summary["baseline_year"] == 2019

@@ -63,7 +63,7 @@ def build_report(
 ) -> Report:
     """Evaluate the scope and render the report page."""
     ev = evaluate(session=session, source=source, scope=scope, key=key,
-                  baseline_year=baseline_year)
+                  baseline_year=baseline_year, with_programme=True)
     flows_source = f"{FLOWS_SOURCE}; {dataset_label}"
     svgs: dict[str, str] = {}
     for name, result in ev.before_after.items():

@@ -108,12 +108,14 @@ def evaluate(
     key: str | int,
     baseline_year: int | None = None,
     min_outflow: float = MIN_OUTFLOW,
+    with_programme: bool = False,
 ) -> Evaluation:
     """Before/after on four metrics and the staggered DiD for the scope's cells.
 
     The baseline defaults to the year before the scope's first opening. The DiD treats only
     the scope's (province, specialty) cells; every other cell is a control until its own
-    centre opens (``impact.staggered_did``); ``programme_did`` is the same for all centres.
+    centre opens (``impact.staggered_did``); ``programme_did`` (only ``with_programme``, for
+    reports) is the same for all centres.
     """
     key = str(key)
     rows, title = _scope_projects(session, scope, key)
@@ -153,8 +155,12 @@ def evaluate(
     add("outside_city_share", source.hospital_reach(hospitals), "from_outside_city", "discharges")
 
     panel = did_panel(outflow_panel(outflow, timing), min_outflow=min_outflow)
-    did, note = _did(panel, cells)
-    programme, _ = _did(panel, None)
+    did, note = _did(panel, None if scope == "programme" else cells)
+    programme = None
+    if scope == "programme":
+        programme = did
+    elif with_programme:
+        programme, _ = _did(panel, None)
     return Evaluation(
         scope=scope, key=key, title=title, projects=rows, baseline_year=baseline_year,
         opening_year=opening_year, before_after=results, did=did, did_note=note,

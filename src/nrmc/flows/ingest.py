@@ -315,8 +315,9 @@ def _write_rejects(
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "row", "fields", "reasons", *INPUT_COLUMNS])
-        for (file, row), found in sorted(by_row.items(), key=lambda kv: (index[kv[0][0]], kv[0][1])):
+        ordered = sorted(by_row.items(), key=lambda kv: (index[kv[0][0]], kv[0][1]))
+        for (file, row), found in ordered:
             raw = rejected.get((index[file], row), {})
+            given = ["" if pd.isna(raw.get(c)) else raw[c] for c in INPUT_COLUMNS]
             writer.writerow([file, row, ";".join(p.field for p in found),
-                             "; ".join(p.reason for p in found),
-                             *("" if pd.isna(raw.get(c)) else raw.get(c, "") for c in INPUT_COLUMNS)])
+                             "; ".join(p.reason for p in found), *given])

@@ -182,7 +182,7 @@ def main() -> None:
         print(f"running {name} …", file=sys.stderr)
         results[name] = measure(name, root, 1 if name == "pandas" else args.repeat)
     reference = results["hand-written DuckDB SQL"][2]
-    for name, (_, _, frame) in results.items():
+    for _name, (_, _, frame) in results.items():
         pd.testing.assert_frame_equal(frame, reference, check_exact=False, rtol=1e-12)
     base = statistics.median(results["hand-written DuckDB SQL"][0])
     print(f"\n{args.rows:,} discharges, years {years[0]}–{years[-1]}, "

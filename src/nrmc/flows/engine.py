@@ -37,6 +37,8 @@ def spark_session(master: str = "local[2]", *, shuffle_partitions: int | None = 
         .appName("nrmc-flows")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # lookup tables are shipped from pandas; Arrow makes that a bulk copy
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     partitions = shuffle_partitions or (2 if local else None)
     if partitions:

@@ -33,7 +33,7 @@ KEYS = ["region", "year", "specialty"]
 HAND_SQL = """
 WITH pairs AS (
     SELECT o.province AS region, t.year, t.specialty, d.province AS destination, count(*) AS n
-    FROM read_parquet($files) t
+    FROM read_parquet($files, hive_partitioning = false) t
     JOIN units o ON o.code = t.residence_code
     JOIN units d ON d.code = t.hospital_region_code
     GROUP BY ALL

@@ -70,7 +70,9 @@ def discharges(backend: Any, dataset_dir: Path, *, years: Sequence[int] | None =
         backend._session.read.parquet(*files).createOrReplaceTempView(view)
         table = backend.table(view)
     else:
-        table = backend.read_parquet(files)
+        # the year is a column in every file; don't let DuckDB re-derive it from the
+        # year=YYYY directory names (hive partitioning) and hide a mismatch
+        table = backend.read_parquet(files, hive_partitioning=False)
     if years:
         table = table.filter(table.year.isin(list(years)))
     return table

@@ -66,7 +66,11 @@ class Reference:
     def build(cls, regions: pd.DataFrame, hospitals: pd.DataFrame) -> Reference:
         codes = hospitals["code"].astype(str).str.strip()
         region = hospitals["region_code"].astype(str).str.strip().str.zfill(6)
-        return cls(leaf_codes(regions), dict(zip(codes, region, strict=True)))
+        # a hospital placed in an unknown division would vanish from every flow metric
+        # (they join on the division), so it cannot receive records
+        known = set(regions["code"].astype(str).str.zfill(6))
+        located = {c: r for c, r in zip(codes, region, strict=True) if r in known}
+        return cls(leaf_codes(regions), located)
 
 
 def _batches(path: Path) -> Iterator[pd.DataFrame]:
@@ -128,7 +132,7 @@ def validate(
     bad("residence_code", "is not a known county (finest division) code",
         ~residence.isin(ref.residences))
     hospital = f["hospital_code"].str.strip()
-    bad("hospital_code", "is not a registered hospital", ~hospital.isin(ref.hospital_region))
+    bad("hospital_code", "is not a registered hospital with a known division", ~hospital.isin(ref.hospital_region))
     admitted, discharged = _date(f["admission_date"]), _date(f["discharge_date"])
     bad("admission_date", "is not an ISO date (YYYY-MM-DD)", admitted.isna())
     bad("discharge_date", "is not an ISO date (YYYY-MM-DD)", discharged.isna())

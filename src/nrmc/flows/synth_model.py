@@ -154,7 +154,8 @@ class World:
         res_cum = np.cumsum(weight) / weight.sum()
         expected = rows_per_year * weight / weight.sum()
 
-        h = hospitals.reset_index(drop=True)
+        h = hospitals[hospitals["region_code"].astype(str).str.zfill(6).isin(unit.index)]
+        h = h.reset_index(drop=True)  # hospitals in unknown divisions cannot be located
         hosp_code = h["code"].astype(str).to_numpy()
         region = h["region_code"].astype(str).str.zfill(6).to_numpy()
         tier_name = h["tier"].astype(str).to_numpy()

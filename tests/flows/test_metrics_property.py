@@ -46,7 +46,7 @@ def _write(root, rows) -> None:
         load.commit(replace=True)
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=records)
 def test_outflow_matches_python_count(tmp_path, rows):

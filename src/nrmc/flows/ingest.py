@@ -132,7 +132,8 @@ def validate(
     bad("residence_code", "is not a known county (finest division) code",
         ~residence.isin(ref.residences))
     hospital = f["hospital_code"].str.strip()
-    bad("hospital_code", "is not a registered hospital with a known division", ~hospital.isin(ref.hospital_region))
+    bad("hospital_code", "is not a registered hospital with a known division",
+        ~hospital.isin(ref.hospital_region))
     admitted, discharged = _date(f["admission_date"]), _date(f["discharge_date"])
     bad("admission_date", "is not an ISO date (YYYY-MM-DD)", admitted.isna())
     bad("discharge_date", "is not an ISO date (YYYY-MM-DD)", discharged.isna())

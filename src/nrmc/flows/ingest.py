@@ -293,7 +293,8 @@ def _load_incoming(
     cols = ", ".join(STORED_COLUMNS)
     con.execute(f"CREATE TEMP TABLE fresh AS SELECT {cols}, {exists} AS _old "
                 "FROM incoming i WHERE _n = 1")
-    summary.already_stored = con.execute("SELECT count(*) FROM fresh WHERE _old").fetchone()[0]
+    (summary.already_stored,) = con.execute(
+        "SELECT count(*) FROM fresh WHERE _old").fetchone() or (0,)
     for year, rows in con.execute(
         "SELECT year, count(*) FROM fresh WHERE NOT _old GROUP BY year ORDER BY year"
     ).fetchall():

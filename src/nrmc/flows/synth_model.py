@@ -192,9 +192,10 @@ class World:
             spec = str(p.specialty)
             cols = range(len(SPECIALTIES)) if spec == "comprehensive" else (
                 [SPECIALTIES.index(spec)] if spec in SPECIALTIES else [])
+            opens = int(year)  # type: ignore[arg-type]  # pd.isna ruled out None above
             for s in cols:
-                if int(year) < eff_year[prov, s]:
-                    eff_year[prov, s], eff_hosp[prov, s] = int(year), code_idx[hosp]
+                if opens < eff_year[prov, s]:
+                    eff_year[prov, s], eff_hosp[prov, s] = opens, code_idx[hosp]
 
         return cls(
             res_code=res_code, res_prov=res_prov, res_pref=res_pref, res_cum=res_cum,

@@ -36,6 +36,7 @@ def spark_session(master: str = "local[2]", *, shuffle_partitions: int | None = 
         SparkSession.builder.master(master)
         .appName("nrmc-flows")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # lookup tables are shipped from pandas; Arrow makes that a bulk copy
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")

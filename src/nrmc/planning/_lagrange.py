@@ -16,10 +16,14 @@ import numpy as np
 BIG = 1e30
 
 
-def heuristic(wc: np.ndarray, p: int, existing: np.ndarray, passes: int = 200) -> np.ndarray:
-    """Greedy addition then first-improvement interchange (Teitz & Bart); a good upper bound."""
+def heuristic(wc: np.ndarray, p: int, existing: np.ndarray, passes: int = 200,
+              start: np.ndarray | None = None) -> np.ndarray:
+    """Greedy addition then first-improvement interchange (Teitz & Bart); a good upper bound.
+
+    ``start`` (a set of sites, e.g. the Lagrangian's choice) replaces the greedy phase.
+    """
     n, m = wc.shape
-    chosen = [int(j) for j in existing]
+    chosen = [int(j) for j in (existing if start is None else start)]
     best = wc[:, chosen].min(axis=1) if chosen else np.full(n, BIG)
     while len(chosen) < p:
         total = np.minimum(best[:, None], wc).sum(axis=0)
@@ -76,9 +80,12 @@ def reduce(wc: np.ndarray, p: int, existing: np.ndarray, ub: float,
     lam = srt[:, min(p, m - 1)].copy()  # a customary start: the (p+1)-th smallest cost
     lam = np.minimum(lam, BIG / 10)
     best_lb, best_lam, theta, stall = -np.inf, lam.copy(), 2.0, 0
-    for _ in range(iterations):
+    for it in range(iterations):
         lb, rho, y = _inner(wc, lam, p, existing_mask)
         ub = min(ub, float(wc[:, y].min(axis=1).sum()))
+        if it % 100 == 99:  # polish the relaxation's choice now and then: a tighter UB
+            polished = heuristic(wc, p, existing, passes=50, start=np.flatnonzero(y))
+            ub = min(ub, float(wc[:, polished].min(axis=1).sum()))
         if lb > best_lb + 1e-12 * abs(best_lb if np.isfinite(best_lb) else 1):
             best_lb, best_lam, stall = lb, lam.copy(), 0
         else:
@@ -94,6 +101,8 @@ def reduce(wc: np.ndarray, p: int, existing: np.ndarray, ub: float,
             break
         lam = lam + theta * (ub - lb) / norm * g
     lb, rho, y = _inner(wc, best_lam, p, existing_mask)
+    polished = heuristic(wc, p, existing, passes=50, start=np.flatnonzero(y))
+    ub = min(ub, float(wc[:, polished].min(axis=1).sum()))
     free = ~existing_mask
     ranked = np.sort(rho[free & ~y]) if (free & ~y).any() else np.array([np.inf])
     chosen_free = np.sort(rho[free & y]) if (free & y).any() else np.array([-np.inf])

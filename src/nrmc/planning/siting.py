@@ -330,15 +330,16 @@ class PMedian:
         parts_c = [x0 + np.arange(npairs), u0 + np.arange(nu), x0 + np.arange(npairs), cols,
                    np.arange(m)]
         parts_v = [np.ones(npairs), np.ones(nu), np.ones(npairs), -np.ones(npairs), np.ones(m)]
-        lo_r = [np.ones(na), np.full(npairs, -INF), [self.p_facilities]]
-        hi_r = [np.ones(na), np.zeros(npairs), [self.p_facilities]]
+        p_row = np.array([float(self.p_facilities)])
+        lo_r: list[np.ndarray] = [np.ones(na), np.full(npairs, -INF), p_row]
+        hi_r: list[np.ndarray] = [np.ones(na), np.zeros(npairs), p_row]
         n_rows = na + npairs + 1
         if self.capacities is not None:
             parts_r += [n_rows + cols, n_rows + np.arange(m), np.full(m, n_rows + m)]
             parts_c += [x0 + np.arange(npairs), np.arange(m), np.arange(m)]
             parts_v += [self.weights[rows], -self.capacities, self.capacities]
-            lo_r += [np.full(m, -INF), [self.weights.sum()]]
-            hi_r += [np.zeros(m), [INF]]
+            lo_r += [np.full(m, -INF), np.array([self.weights.sum()])]
+            hi_r += [np.zeros(m), np.array([INF])]
             n_rows += m + 1
         a = sp.csr_matrix((np.concatenate(parts_v),
                            (np.concatenate(parts_r), np.concatenate(parts_c))),

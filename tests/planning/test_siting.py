@@ -87,6 +87,15 @@ def test_lagrangian_reduction_keeps_the_optimum(seed):
     assert fast.objective == pytest.approx(float((w * cost[np.arange(200), fast.assignment]).sum()))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_lagrangian_reduction_with_unreachable_pairs(seed):
+    cost, w = random_instance(seed, n=150, m=30)
+    cost[cost > 45] = np.inf  # sparse reach, as with a travel-time cut-off
+    model = PMedian.from_cost_matrix(cost, w, 6)
+    fast, plain = model.solve(), model.solve(reduce=False)
+    assert fast.objective == pytest.approx(plain.objective, rel=1e-9)
+
+
 def test_pmedian_keeps_existing_sites_open():
     cost, w = random_instance(7)
     val, combo = brute_pmedian(cost, w, 3, existing=(5,))

@@ -77,8 +77,10 @@ def reduce(wc: np.ndarray, p: int, existing: np.ndarray, ub: float,
     existing_mask = np.zeros(m, dtype=bool)
     existing_mask[existing] = True
     srt = np.sort(wc, axis=1)
-    lam = srt[:, min(p, m - 1)].copy()  # a customary start: the (p+1)-th smallest cost
-    lam = np.minimum(lam, BIG / 10)
+    # a customary start: the (p+1)-th smallest cost, among reachable sites only, so no
+    # multiplier is anywhere near BIG (that would swamp the bound in rounding error)
+    reachable = (wc < BIG).sum(axis=1)
+    lam = srt[np.arange(n), np.clip(np.minimum(p, reachable - 1), 0, m - 1)].copy()
     best_lb, best_lam, theta, stall = -np.inf, lam.copy(), 2.0, 0
     for it in range(iterations):
         lb, rho, y = _inner(wc, lam, p, existing_mask)

@@ -397,7 +397,9 @@ def placebo_inference(
     Assumes the treated cells' errors are drawn like the never-treated cells'.
     """
     wide, cohorts, w = _wide(panel, outcome, weight)
-    treated = {u: int(cohorts[u]) for u in treated_units if u in cohorts.index and cohorts[u] > 0}
+    # sorted: set order varies between processes (string hashing), the draws must not
+    treated = {u: int(cohorts[u]) for u in sorted(treated_units)
+               if u in cohorts.index and cohorts[u] > 0}
     if not treated:
         return result
     pool = [u for u in wide.index if cohorts[u] == 0]

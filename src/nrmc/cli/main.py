@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, registry
+from . import db, demo, registry, serve, users
 
 app = typer.Typer(
     name="nrmc",
@@ -15,7 +15,9 @@ app = typer.Typer(
 )
 app.command()(demo.demo)
 app.command()(demo.start)
+app.command()(serve.serve)
 app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
 app.add_typer(registry.regions, name="regions")
 app.add_typer(registry.hospitals, name="hospitals")
 app.add_typer(registry.projects, name="projects")

@@ -13,7 +13,7 @@ from ..db import session_scope
 from ..domains.hospitals.models import Hospital
 from ..domains.regions import service as regions
 from ..workspace import upgrade_workspace
-from . import alliances, network
+from . import alliances, network, users
 
 Progress = Callable[[str], None]
 
@@ -54,4 +54,5 @@ def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024,
         say("building illustrative alliances around Jiuquan")
         ids = alliances.build(session)
         report.steps["alliances"] = f"alliances {', '.join(map(str, ids))}"
+        report.steps["users"] = users.build(session)
     return report

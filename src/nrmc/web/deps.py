@@ -1,0 +1,116 @@
+"""Typed dependencies every route uses: the request's session, the caller, its scope, CSRF.
+
+The API accepts a bearer token or the page session cookie; pages accept only the cookie and
+send an anonymous visitor to /login. A cookie-authenticated unsafe request must carry the CSRF
+token (form field `csrf_token` or header `X-CSRF-Token`, which htmx sends from <body>).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from ..domains.users.models import User
+from ..domains.users.scope import Scope
+from .security import same_token
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a signed-in session; the app redirects to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request; routes that write commit explicitly (the caller commits)."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _active_user(session: Session, user_id: object) -> User | None:
+    if not isinstance(user_id, int):
+        return None
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def _session_user(request: Request, session: Session) -> User | None:
+    return _active_user(session, request.session.get("uid"))
+
+
+async def _check_csrf(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get("x-csrf-token")
+    if not given and "form" in request.headers.get("content-type", ""):
+        given = (await request.form()).get("csrf_token")  # type: ignore[assignment]
+    if not same_token(given, expected):
+        raise HTTPException(403, "CSRF token missing or wrong; reload the page")
+
+
+async def api_user(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    """The caller of a JSON endpoint: bearer token first, else the page session (+ CSRF)."""
+    if token:
+        user = _active_user(session, request.app.state.tokens.user_id(token))
+    else:
+        user = _session_user(request, session)
+        if user is not None:
+            await _check_csrf(request)
+    if user is None:
+        raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+async def page_user(request: Request, session: SessionDep) -> User:
+    """The signed-in user of a page; anonymous visitors are sent to the login page."""
+    user = _session_user(request, session)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    await _check_csrf(request)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(api_user)]
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def api_scope(user: CurrentUser) -> Scope:
+    return Scope.for_user(user)
+
+
+def page_scope(user: PageUser) -> Scope:
+    return Scope.for_user(user)
+
+
+ApiScope = Annotated[Scope, Depends(api_scope)]
+PageScope = Annotated[Scope, Depends(page_scope)]
+
+
+def client_source(request: Request) -> str:
+    """Where a write came from, for the audit log: client address and user agent."""
+    host = request.client.host if request.client else "unknown"
+    agent = request.headers.get("user-agent", "")[:80]
+    return f"{host} {agent}".strip()
+
+
+SourceDep = Annotated[str, Depends(client_source)]

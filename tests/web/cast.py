@@ -1,0 +1,56 @@
+"""The fixed cast the web tests use: the demo's five users on the Jiuquan story, plus a Henan
+officer and a Henan alliance so every role has something out of its scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nrmc.core.enums import AllianceKind, Role
+from nrmc.demo import alliances as demo_alliances
+from nrmc.demo import users as demo_users
+from nrmc.domains.alliances import service as alliances
+from nrmc.domains.hospitals import service as hospitals
+from nrmc.domains.projects.models import Project
+from nrmc.domains.users import service as users
+
+PASSWORD = demo_users.DEMO_PASSWORD
+JINTA = demo_alliances.JINTA_HOSPITAL
+
+
+@dataclass(frozen=True)
+class Cast:
+    jiuquan_project: int
+    jiuquan_hospital: str
+    jiuquan_region: str
+    gansu_other_project: int
+    henan_project: int
+    henan_hospital: str
+    jinta_alliance: int
+    jiuquan_alliance: int
+    henan_alliance: int
+
+
+def build(session: Session) -> Cast:
+    community, group = demo_alliances.build(session)
+    demo_users.build(session)
+    jiuquan = demo_alliances.jiuquan_project(session)
+    other = session.scalars(select(Project).where(Project.province_code == "620000",
+                                                  Project.id != jiuquan.id)).first()
+    henan = session.scalars(select(Project).where(Project.province_code == "410000")).first()
+    assert other is not None and henan is not None
+    henan_alliance = alliances.create(
+        session=session, name_zh="河南专科联盟", name_en="Henan specialist alliance",
+        kind=AllianceKind.specialist_alliance, lead_hospital_code=henan.project_hospital_code,
+        valid_from=date(2023, 1, 1))
+    users.create(session=session, username="henan", password=PASSWORD,
+                 role=Role.provincial_officer, scope_code="410000")
+    host = hospitals.get(session=session, code=jiuquan.project_hospital_code)
+    session.flush()
+    return Cast(jiuquan_project=jiuquan.id, jiuquan_hospital=host.code,
+                jiuquan_region=host.region_code, gansu_other_project=other.id,
+                henan_project=henan.id, henan_hospital=henan.project_hospital_code,
+                jinta_alliance=community, jiuquan_alliance=group, henan_alliance=henan_alliance.id)

@@ -1,0 +1,100 @@
+"""Web fixtures: one seeded store with the cast per test module (on SQLite and PostgreSQL),
+an app on it, a TestClient, and bearer tokens for every user of the cast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from nrmc.config import Settings
+from nrmc.db import make_engine, session_scope
+from nrmc.web import create_app
+from tests.conftest import fresh_workspace_url
+
+from . import cast as cast_module
+from .cast import PASSWORD, Cast
+
+USERS = ("admin", "analyst", "gansu", "jiuquan", "jinta", "henan")
+
+
+def make_web(backend: str, directory: Path, template: Path) -> tuple[Engine, Cast]:
+    url = fresh_workspace_url(backend, directory, template)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        made = cast_module.build(session)
+    return engine, made
+
+
+@pytest.fixture(scope="module")
+def web_store(backend: str, tmp_path_factory: pytest.TempPathFactory,
+              _sqlite_template: Path) -> Iterator[tuple[Engine, Cast]]:
+    engine, made = make_web(backend, tmp_path_factory.mktemp("web"), _sqlite_template)
+    yield engine, made
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def cast(web_store: tuple[Engine, Cast]) -> Cast:
+    return web_store[1]
+
+
+@pytest.fixture(scope="module")
+def app(web_store: tuple[Engine, Cast], tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    settings = Settings(home=tmp_path_factory.mktemp("home"), env="test")
+    return create_app(settings, engine=web_store[0])
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def tokens(client: TestClient) -> dict[str, str]:
+    out = {}
+    for name in USERS:
+        response = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        out[name] = response.json()["access_token"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def as_user(client: TestClient, tokens: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Call the API as one of the cast: as_user("gansu").get("/api/v1/...")."""
+
+    class Caller:
+        def __init__(self, name: str) -> None:
+            self.headers = {"Authorization": f"Bearer {tokens[name]}"}
+
+        def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+            return client.get(url, headers=self.headers, **kwargs)
+
+        def patch(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+            return client.patch(url, headers=self.headers, **kwargs)
+
+    return Caller
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD, next_url: str = "/"):  # type: ignore[no-untyped-def]
+    """Sign in through the login form (fetching its CSRF token first)."""
+    client.get("/login")
+    csrf = client.cookies.get("nrmc_session") and page_csrf(client, "/login")
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf, "next": next_url},
+                       follow_redirects=False)
+
+
+def page_csrf(client: TestClient, url: str) -> str:
+    import re
+
+    html = client.get(url).text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF field on {url}"
+    return match.group(1)

@@ -73,11 +73,14 @@ def as_user(client: TestClient, tokens: dict[str, str]):  # type: ignore[no-unty
         def __init__(self, name: str) -> None:
             self.headers = {"Authorization": f"Bearer {tokens[name]}"}
 
-        def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
-            return client.get(url, headers=self.headers, **kwargs)
+        def get(self, url: str, headers: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+            return client.get(url, headers=self.headers | (headers or {}), **kwargs)
 
-        def patch(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
-            return client.patch(url, headers=self.headers, **kwargs)
+        def patch(self, url: str, headers: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+            return client.patch(url, headers=self.headers | (headers or {}), **kwargs)
+
+        def post(self, url: str, headers: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+            return client.post(url, headers=self.headers | (headers or {}), **kwargs)
 
     return Caller
 

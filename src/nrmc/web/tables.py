@@ -64,9 +64,11 @@ def flat_rows(items: Sequence[BaseModel | dict[str, Any]]) -> list[dict[str, Any
     return rows
 
 
-def download(items: Sequence[BaseModel | dict[str, Any]], fmt: TableFormat, name: str) -> Response:
+def download(items: Sequence[BaseModel | dict[str, Any]], fmt: TableFormat, name: str,
+             columns: Sequence[str] = ()) -> Response:
+    """The rows as a CSV or XLSX attachment; `columns` gives the header when there are no rows."""
     rows = flat_rows(items)
-    columns = list(rows[0]) if rows else []
+    columns = list(rows[0]) if rows else list(columns)
     if fmt == TableFormat.csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

@@ -25,7 +25,7 @@ def list_alliances(
     out = [service.to_out(session, a) for a in items]
     if fmt != TableFormat.json:
         rows = [o.model_dump(mode="json") | {"members": len(o.members)} for o in out]
-        return download(rows, fmt, "alliances")
+        return download(rows, fmt, "alliances", columns=list(AllianceOut.model_fields))
     return Page(items=out, total=total, limit=limit, offset=offset)
 
 

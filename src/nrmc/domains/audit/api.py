@@ -29,5 +29,5 @@ def list_audit(
                                         since=since, until=until, limit=limit, offset=offset)
     out = [AuditOut.model_validate(e) for e in items]
     if fmt != TableFormat.json:
-        return download(out, fmt, "audit")
+        return download(out, fmt, "audit", columns=list(AuditOut.model_fields))
     return Page(items=out, total=total, limit=limit, offset=offset)

@@ -27,7 +27,7 @@ def list_hospitals(
                                         synthetic=synthetic, limit=limit, offset=offset)
     out = [HospitalOut.model_validate(h) for h in items]
     if fmt != TableFormat.json:
-        return download(out, fmt, "hospitals")
+        return download(out, fmt, "hospitals", columns=list(HospitalOut.model_fields))
     return Page(items=out, total=total, limit=limit, offset=offset)
 
 

@@ -58,7 +58,7 @@ def list_projects(
                                         province=province, limit=limit, offset=offset)
     out = [service.to_out(session, p) for p in items]
     if fmt != TableFormat.json:
-        return download(out, fmt, "projects")
+        return download(out, fmt, "projects", columns=list(ProjectOut.model_fields))
     return Page(items=out, total=total, limit=limit, offset=offset)
 
 

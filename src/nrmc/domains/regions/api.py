@@ -36,7 +36,7 @@ def list_regions(
                                         level=level, limit=limit, offset=offset)
     out = [RegionOut.model_validate(r) for r in items]
     if fmt != TableFormat.json:
-        return download(out, fmt, "regions")
+        return download(out, fmt, "regions", columns=list(RegionOut.model_fields))
     return Page(items=out, total=total, limit=limit, offset=offset)
 
 
@@ -72,5 +72,5 @@ def get_children(code: str, session: SessionDep, scope: ApiScope,
     """Direct children (prefectures of a province, counties of a prefecture) with hospitals."""
     rows = child_stats(session, scope, code)
     if fmt != TableFormat.json:
-        return download(rows, fmt, f"regions-{code}")
+        return download(rows, fmt, f"regions-{code}", columns=list(RegionStats.model_fields))
     return rows

@@ -27,7 +27,7 @@ def list_users(session: SessionDep, user: CurrentUser, limit: Limit = 50, offset
     everyone = service.list_users(session=session) if user.role == Role.national_admin else [user]
     out = [UserOut.model_validate(u) for u in everyone]
     if fmt != TableFormat.json:
-        return download(out, fmt, "users")
+        return download(out, fmt, "users", columns=list(UserOut.model_fields))
     return Page(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)
 
 

@@ -7,7 +7,7 @@ token (form field `csrf_token` or header `X-CSRF-Token`, which htmx sends from <
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -30,13 +30,17 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request; routes that write commit explicitly (the caller commits)."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request; routes that write commit explicitly (the caller commits).
+
+    Async on purpose: the teardown (returning the connection to the pool) then runs on the
+    event loop. A sync generator's teardown needs a free worker thread, and with every thread
+    waiting for a pooled connection that deadlocks until the pool timeout (FastAPI #3205).
+    """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
     finally:
-        session.rollback()
         session.close()
 
 
@@ -65,24 +69,35 @@ async def _check_csrf(request: Request) -> None:
         raise HTTPException(403, "CSRF token missing or wrong; reload the page")
 
 
-async def api_user(
+def _api_caller(
     request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> tuple[User | None, bool]:
+    """(user, came with the cookie); sync so the database read runs in a worker thread."""
+    if token:
+        return _active_user(session, request.app.state.tokens.user_id(token)), False
+    return _session_user(request, session), True
+
+
+async def api_user(
+    request: Request, caller: Annotated[tuple[User | None, bool], Depends(_api_caller)]
 ) -> User:
     """The caller of a JSON endpoint: bearer token first, else the page session (+ CSRF)."""
-    if token:
-        user = _active_user(session, request.app.state.tokens.user_id(token))
-    else:
-        user = _session_user(request, session)
-        if user is not None:
-            await _check_csrf(request)
+    user, via_cookie = caller
     if user is None:
         raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    if via_cookie:
+        await _check_csrf(request)
     return user
 
 
-async def page_user(request: Request, session: SessionDep) -> User:
+def _page_caller(request: Request, session: SessionDep) -> User | None:
+    return _session_user(request, session)
+
+
+async def page_user(
+    request: Request, user: Annotated[User | None, Depends(_page_caller)]
+) -> User:
     """The signed-in user of a page; anonymous visitors are sent to the login page."""
-    user = _session_user(request, session)
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)

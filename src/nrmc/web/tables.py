@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -35,6 +35,10 @@ class TableFormat(StrEnum):
     xlsx = "xlsx"
 
 
+# Database ids fit a 32-bit signed integer on every backend; larger ones are refused (422)
+# rather than overflowing the driver.
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DbIdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 FormatQuery = Annotated[TableFormat, Query(alias="format", description="json, csv or xlsx")]

@@ -6,7 +6,18 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ...web.deps import ApiScope, SessionDep
-from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
+from ...web.tables import (
+    DOWNLOADS,
+    EXPORT_LIMIT,
+    DbId,
+    DbIdQuery,
+    FormatQuery,
+    Limit,
+    Offset,
+    Page,
+    TableFormat,
+    download,
+)
 from . import service
 from .schemas import AllianceOut
 
@@ -15,7 +26,7 @@ router = APIRouter(prefix="/api/v1/alliances", tags=["alliances"])
 
 @router.get("", response_model=Page[AllianceOut], responses=DOWNLOADS)
 def list_alliances(
-    session: SessionDep, scope: ApiScope, region: str | None = None, project_id: int | None = None,
+    session: SessionDep, scope: ApiScope, region: str | None = None, project_id: DbIdQuery = None,
     limit: Limit = 50, offset: Offset = 0, fmt: FormatQuery = TableFormat.json,
 ) -> Page[AllianceOut] | Response:
     if fmt != TableFormat.json:
@@ -30,6 +41,6 @@ def list_alliances(
 
 
 @router.get("/{alliance_id}", response_model=AllianceOut)
-def get_alliance(alliance_id: int, session: SessionDep, scope: ApiScope) -> AllianceOut:
+def get_alliance(alliance_id: DbId, session: SessionDep, scope: ApiScope) -> AllianceOut:
     return service.to_out(session, service.get_visible(session=session, scope=scope,
                                                        alliance_id=alliance_id))

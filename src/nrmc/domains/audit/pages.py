@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from ...web.deps import PageUser, SessionDep
 from ...web.render import render
+from ...web.tables import Offset
 from ..users.scope import Scope
 from . import service
 
@@ -26,7 +27,7 @@ def _when(text: str | None) -> datetime | None:
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(request: Request, session: SessionDep, user: PageUser, actor: str = "",
               object_type: str = "", object_id: str = "", since: str = "", until: str = "",
-              offset: int = 0) -> HTMLResponse:
+              offset: Offset = 0) -> HTMLResponse:
     scope = Scope.for_user(user)
     entries, total = service.list_visible(
         session=session, scope=scope, actor=actor or None, object_type=object_type or None,

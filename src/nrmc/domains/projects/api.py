@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...core.enums import ProjectStatus
 from ...web.deps import ApiScope, SessionDep, SourceDep
-from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
+from ...web.tables import (
+    DOWNLOADS,
+    EXPORT_LIMIT,
+    DbId,
+    FormatQuery,
+    Limit,
+    Offset,
+    Page,
+    TableFormat,
+    download,
+)
 from ..regions import service as regions
 from . import service
 from .schemas import ProjectDetail, ProjectOut
@@ -23,7 +34,7 @@ class ProjectUpdate(BaseModel):
 
     status: ProjectStatus | None = None
     planned_beds: int | None = Field(default=None, ge=0, le=100_000)
-    notes: str | None = Field(default=None, max_length=4000)
+    notes: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
 
 
 class BatchCount(BaseModel):
@@ -49,7 +60,8 @@ class ProgrammeSummary(BaseModel):
 
 @router.get("/api/v1/projects", response_model=Page[ProjectOut], responses=DOWNLOADS)
 def list_projects(
-    session: SessionDep, scope: ApiScope, batch: int | None = None, province: str | None = None,
+    session: SessionDep, scope: ApiScope, batch: Annotated[int | None, Query(ge=1, le=5)] = None,
+    province: str | None = None,
     limit: Limit = 50, offset: Offset = 0, fmt: FormatQuery = TableFormat.json,
 ) -> Page[ProjectOut] | Response:
     if fmt != TableFormat.json:
@@ -63,14 +75,14 @@ def list_projects(
 
 
 @router.get("/api/v1/projects/{project_id}", response_model=ProjectDetail)
-def get_project(project_id: int, session: SessionDep, scope: ApiScope) -> ProjectDetail:
+def get_project(project_id: DbId, session: SessionDep, scope: ApiScope) -> ProjectDetail:
     return service.to_detail(session, service.get_visible(session=session, scope=scope,
                                                           project_id=project_id))
 
 
 @router.patch("/api/v1/projects/{project_id}", response_model=ProjectDetail,
               responses={403: {"description": "read-only role"}, 404: {"description": "not found"}})
-def update_project(project_id: int, body: ProjectUpdate, session: SessionDep, scope: ApiScope,
+def update_project(project_id: DbId, body: ProjectUpdate, session: SessionDep, scope: ApiScope,
                    source: SourceDep) -> ProjectDetail:
     """Change status, planned beds or notes (audited with before/after and the client)."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ...core.enums import ProjectStatus, Role
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.render import render
+from ...web.tables import DbId
 from ..alliances import service as alliances
 from ..audit import service as audit
 from ..hospitals import service as hospitals
@@ -25,7 +26,7 @@ def _can_write(scope: Scope) -> bool:
 
 @router.get("/projects", response_class=HTMLResponse)
 def project_list(request: Request, session: SessionDep, user: PageUser,
-                 batch: int | None = None) -> HTMLResponse:
+                 batch: Annotated[int | None, Query(ge=1, le=5)] = None) -> HTMLResponse:
     scope = Scope.for_user(user)
     found, total = service.list_visible(session=session, scope=scope, batch=batch)
     return render(request, "projects/list.html", user, batch=batch, total=total,
@@ -45,7 +46,7 @@ def _dashboard_context(session: SessionDep, scope: Scope, project_id: int) -> di
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
-def dashboard(project_id: int, request: Request, session: SessionDep,
+def dashboard(project_id: DbId, request: Request, session: SessionDep,
               user: PageUser) -> HTMLResponse:
     context = _dashboard_context(session, Scope.for_user(user), project_id)
     return render(request, "projects/dashboard.html", user, **context)
@@ -53,7 +54,7 @@ def dashboard(project_id: int, request: Request, session: SessionDep,
 
 @router.post("/projects/{project_id}/status", response_class=HTMLResponse)
 def change_status(
-    project_id: int, request: Request, session: SessionDep, user: PageUser, source: SourceDep,
+    project_id: DbId, request: Request, session: SessionDep, user: PageUser, source: SourceDep,
     status: Annotated[ProjectStatus, Form()], planned_beds: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """htmx form: answers the refreshed status panel (the write is audited)."""

@@ -7,11 +7,8 @@ Domain errors map to HTTP here and nowhere else: NotFound → 404, Forbidden →
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,7 +22,7 @@ from ..core.errors import Conflict, Forbidden, NotFound, NrmcError
 from ..db import make_engine, sessionmaker_for
 from . import routes
 from .deps import LoginRequired
-from .guards import RefuseNulBytes
+from .guards import AdmissionLimit, RefuseNulBytes, pool_capacity
 from .security import LoginLimiter, TokenSigner
 from .templating import make_templates
 
@@ -37,18 +34,8 @@ STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     engine = engine or make_engine(settings.db_url)
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # No more worker threads than pooled connections, so a thread never waits on the pool
-        # while holding the event loop's attention (each request uses one connection).
-        pool = engine.pool
-        capacity = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
-        if capacity > 0:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = min(40, capacity)
-        yield
-
     app = FastAPI(
-        lifespan=lifespan, title="nrmc API", version=__version__,
+        title="nrmc API", version=__version__,
         description="National regional medical centres: registry, programme and operations. "
                     "Authenticate with POST /api/v1/auth/token (OAuth2 password form), then send "
                     "`Authorization: Bearer <access_token>`. Every list paginates (limit/offset) "
@@ -64,6 +51,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")
+    app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
     app.add_middleware(RefuseNulBytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routes.routers():

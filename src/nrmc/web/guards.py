@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote_to_bytes
 
+import anyio
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -28,3 +30,37 @@ class RefuseNulBytes:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class AdmissionLimit:
+    """At most `slots` requests in flight past this point; the rest wait on the event loop.
+
+    Each request holds at most one pooled connection, and holds it across hops between worker
+    threads (auth lookup, route, response validation). If more requests than connections got
+    in, threads could all block on the pool while the connection holders wait for a thread:
+    a deadlock until the pool timeout. Admitting no more requests than the pool has
+    connections rules that out. Static files bypass the limit (they use no connection).
+    """
+
+    def __init__(self, app: ASGIApp, slots: int) -> None:
+        self.app = app
+        self.slots = max(1, slots)
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = anyio.Semaphore(self.slots)
+        async with self._semaphore:
+            await self.app(scope, receive, send)
+
+
+def pool_capacity(engine: Engine) -> int:
+    """Connections the engine's pool can hand out at once (QueuePool: size + overflow)."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    if not callable(size):
+        return 15
+    return int(size()) + max(int(getattr(pool, "_max_overflow", 0)), 0)

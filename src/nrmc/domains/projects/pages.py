@@ -29,6 +29,7 @@ def project_list(request: Request, session: SessionDep, user: PageUser,
                  batch: Annotated[int | None, Query(ge=1, le=5)] = None) -> HTMLResponse:
     scope = Scope.for_user(user)
     found, total = service.list_visible(session=session, scope=scope, batch=batch)
+    service.prefetch_hospitals(session=session, projects=found)
     return render(request, "projects/list.html", user, batch=batch, total=total,
                   projects=[service.to_out(session, p) for p in found])
 

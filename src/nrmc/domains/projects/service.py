@@ -241,3 +241,12 @@ def update(
                  object_type="project", object_id=project.id, before=before,
                  after={k: getattr(project, k) for k in changes}, source=source)
     return project
+
+
+def prefetch_hospitals(*, session: Session, projects: list[Project]) -> None:
+    """Load every hospital the projects name in one query, so to_out's lookups hit the
+    session's identity map instead of issuing two queries per project."""
+    codes_needed = {p.project_hospital_code for p in projects} | {p.output_hospital_code
+                                                                 for p in projects}
+    if codes_needed:
+        list(session.scalars(select(Hospital).where(Hospital.code.in_(codes_needed))))

@@ -127,7 +127,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _SCHEMAS or not PG_URL:
         return
     admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        for schema in _SCHEMAS:
+    # One transaction per schema: dropping them all at once takes a lock per table and index
+    # of every schema and overruns the server's max_locks_per_transaction.
+    for schema in _SCHEMAS:
+        with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()

@@ -51,3 +51,12 @@ def test_hospitals_list_csv_uses_the_import_columns(nrmc_env):
 def test_unknown_project_exits_with_a_clear_message(nrmc_env):
     result = run("projects", "show", "9999")
     assert result.exit_code == 3 and "no project with id 9999" in result.output
+
+
+def test_exported_hospital_xlsx_can_be_imported_back(nrmc_env, tmp_path):
+    out = tmp_path / "gansu.xlsx"
+    result = run("hospitals", "list", "--region", "62", "--format", "csv", "--out", str(out))
+    assert result.exit_code == 0 and out.exists()
+    again = run("hospitals", "import", str(out))
+    assert again.exit_code == 0, again.output
+    assert " 0 added" in again.output

@@ -14,7 +14,7 @@ from nrmc.summary import national_summary
 
 @pytest.fixture
 def demo_db(engine, db, tmp_path):
-    build_demo(Settings(home=tmp_path), engine, seed=7)
+    build_demo(Settings(home=tmp_path), engine, seed=7, rows=20_000)
     return db
 
 

@@ -18,6 +18,7 @@ from .serve import run
 
 def demo(
     seed: int = typer.Option(2024, help="random seed; the same seed gives the same demo"),
+    rows: int = typer.Option(3_000_000, help="synthetic discharges to generate (2018–2024)"),
     if_missing: bool = typer.Option(False, "--if-missing", help="do nothing if a demo exists"),
 ) -> None:
     """Build the demo workspace in NRMC_HOME: real geography and roster + synthetic layers."""
@@ -30,7 +31,7 @@ def demo(
         raise typer.Exit(1)
     started = time.perf_counter()
     with console.status("building the demo") as status:
-        report = build_demo(settings(), engine(), seed=seed,
+        report = build_demo(settings(), engine(), seed=seed, rows=rows,
                             progress=lambda msg: status.update(msg))
     for step, text in report.steps.items():
         console.print(f"  [green]✓[/green] {step}: {text}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, registry, serve, users
+from . import db, demo, ops, referrals, registry, serve, users
+from .flows import app as flows_app
 
 app = typer.Typer(
     name="nrmc",
@@ -22,6 +23,9 @@ app.add_typer(registry.regions, name="regions")
 app.add_typer(registry.hospitals, name="hospitals")
 app.add_typer(registry.projects, name="projects")
 app.add_typer(registry.alliances, name="alliances")
+app.add_typer(flows_app, name="flows")
+app.add_typer(ops.app, name="ops")
+app.add_typer(referrals.app, name="referrals")
 
 
 @app.command()

@@ -7,10 +7,13 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from ..core.tabular import write_xlsx
 
 
 class OutputFormat(StrEnum):
@@ -19,7 +22,7 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -55,6 +58,20 @@ def emit(
         for r in rows:
             table.add_row(*("" if r.get(k) is None else _cell(r.get(k)) for k in cols))
         console.print(table)
+
+
+def export(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> None:
+    """Save rows to CSV or XLSX (by the file suffix) for planners who work in Excel."""
+    flat = [{k: _cell(r.get(k)) if isinstance(r.get(k), dict | list | tuple) else _plain(r.get(k))
+             for k in columns} for r in rows]
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(path, flat, columns)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(flat)
+    err_console.print(f"wrote {len(rows)} rows to {path}")
 
 
 def _cell(value: Any) -> str:

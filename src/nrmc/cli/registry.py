@@ -14,9 +14,10 @@ from ..domains.hospitals.schemas import IMPORT_COLUMNS as HOSPITAL_COLUMNS
 from ..domains.projects import service as projects_service
 from ..domains.regions import service as regions_service
 from .context import db_session
-from .output import OutputFormat, console, emit, emit_one
+from .output import OutputFormat, console, emit, emit_one, export
 
 FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv")
+OutOpt = typer.Option(None, "--out", "-o", help="also save the list to a .csv or .xlsx file")
 
 regions = typer.Typer(help="China's administrative divisions (GB/T 2260), 31 provinces.",
                       no_args_is_help=True)
@@ -56,12 +57,15 @@ def regions_list(
     level: Level | None = typer.Option(None, help="province, prefecture or county"),
     within: str | None = typer.Option(None, help="only inside this province"),
     fmt: OutputFormat = FormatOpt,
+    out: Path | None = OutOpt,
 ) -> None:
     """List regions, e.g. `--parent 62` for Gansu's prefectures."""
     with db_session() as session:
         rows = [regions_service.to_out(r) for r in regions_service.list_regions(
             session=session, parent=parent, level=level, within=within)]
     emit(rows, fmt, columns=REGION_COLUMNS, title=f"{len(rows)} regions")
+    if out:
+        export(rows, REGION_COLUMNS, out)
 
 
 @hospitals.command("list")
@@ -71,6 +75,7 @@ def hospitals_list(
     real_only: bool = typer.Option(False, "--real-only", help="hide synthetic demo rows"),
     limit: int | None = typer.Option(None, help="at most this many rows"),
     fmt: OutputFormat = FormatOpt,
+    out: Path | None = OutOpt,
 ) -> None:
     """List hospitals (columns as in the import file, plus `synthetic`)."""
     with db_session() as session:
@@ -78,6 +83,8 @@ def hospitals_list(
             session=session, region=region, tier=tier, synthetic=False if real_only else None,
             limit=limit)]
     emit(rows, fmt, columns=[*HOSPITAL_COLUMNS, "synthetic"], title=f"{len(rows)} hospitals")
+    if out:
+        export(rows, [*HOSPITAL_COLUMNS, "synthetic"], out)
 
 
 @hospitals.command("show")
@@ -104,12 +111,15 @@ def projects_list(
     batch: int | None = typer.Option(None, help="batch 1-5"),
     province: str | None = typer.Option(None, help="province code, e.g. 62 or 620000"),
     fmt: OutputFormat = FormatOpt,
+    out: Path | None = OutOpt,
 ) -> None:
     """List programme projects: output hospital → project hospital."""
     with db_session() as session:
         rows = [projects_service.to_out(session, p).model_dump() for p in
                 projects_service.list_projects(session=session, batch=batch, province=province)]
     emit(rows, fmt, columns=PROJECT_COLUMNS, title=f"{len(rows)} projects")
+    if out:
+        export(rows, PROJECT_COLUMNS, out)
 
 
 @projects.command("show")

@@ -153,3 +153,123 @@ class Role(StrEnum):
     provincial_officer = "provincial_officer"
     hospital_manager = "hospital_manager"
     clinician = "clinician"
+
+
+class Sex(StrEnum):
+    """Sex as coded on the inpatient front page (GB/T 2261.1): 1 male, 2 female, 9 unknown."""
+
+    male = "1"
+    female = "2"
+    unknown = "9"
+
+
+class SurgeryLevel(StrEnum):
+    """National operation grading (手术分级): 0 no operation, 1–4 rising complexity and risk."""
+
+    none = "0"
+    level1 = "1"
+    level2 = "2"
+    level3 = "3"
+    level4 = "4"
+
+
+class AdmissionRoute(StrEnum):
+    """入院途径 on the front page; ``referred`` marks a patient sent in by another institution."""
+
+    emergency = "1"
+    outpatient = "2"
+    referred = "3"
+    other = "9"
+
+
+class DischargeRoute(StrEnum):
+    """离院方式 on the front page; ``transferred`` is an upward or lateral transfer out."""
+
+    routine = "1"
+    transferred = "2"
+    to_primary_care = "3"
+    against_advice = "4"
+    death = "5"
+    other = "9"
+
+
+# --- operations: expert dispatch, activity ledger, technologies, site visits, referrals ---
+
+
+class DispatchRole(StrEnum):
+    """What an expert is sent to do; dual-director and executive-dean posts are standing roles."""
+
+    visiting_expert = "visiting_expert"
+    resident_expert = "resident_expert"
+    dual_director = "dual_director"  # 双主任: department head at both hospitals
+    executive_dean = "executive_dean"  # 执行院长
+
+    @property
+    def label_zh(self) -> str:
+        return {"visiting_expert": "巡诊专家", "resident_expert": "驻点专家",
+                "dual_director": "双主任", "executive_dean": "执行院长"}[self.value]
+
+
+class ActivityKind(StrEnum):
+    """A line of the activity ledger; `count` means operations, patients or attendees by kind."""
+
+    surgery = "surgery"
+    outpatient = "outpatient"
+    consultation = "consultation"
+    ward_round = "ward_round"
+    lecture = "lecture"
+    training = "training"
+    teleconsultation = "teleconsultation"
+
+    @property
+    def label_zh(self) -> str:
+        return {"surgery": "手术", "outpatient": "门诊", "consultation": "会诊/多学科会诊",
+                "ward_round": "查房", "lecture": "讲座", "training": "培训",
+                "teleconsultation": "远程会诊"}[self.value]
+
+
+class GapLevel(StrEnum):
+    """Which gap a newly introduced technology fills: first in the city, province or nation."""
+
+    city = "city"
+    province = "province"
+    national = "national"
+
+
+class ActionStatus(StrEnum):
+    """A site visit's follow-up action."""
+
+    open = "open"
+    done = "done"
+
+
+class ReferralStatus(StrEnum):
+    """Two-way referral states; the allowed moves live in domains/referrals/service.py."""
+
+    requested = "requested"
+    accepted = "accepted"
+    rejected = "rejected"
+    scheduled = "scheduled"
+    arrived = "arrived"
+    completed = "completed"
+    returned = "returned"  # returned down to the sending hospital after treatment
+    cancelled = "cancelled"
+
+
+class Direction(StrEnum):
+    """Referral direction, derived from the tiers of the two hospitals (Tier.rank)."""
+
+    up = "up"
+    down = "down"
+    lateral = "lateral"
+
+    @classmethod
+    def between(cls, from_tier: Tier | str, to_tier: Tier | str) -> Direction:
+        a, b = Tier(from_tier).rank, Tier(to_tier).rank
+        return cls.up if b > a else cls.down if b < a else cls.lateral
+
+
+class Urgency(StrEnum):
+    routine = "routine"
+    urgent = "urgent"
+    emergency = "emergency"

@@ -2,9 +2,22 @@
 
 from ..domains.alliances.models import Alliance, AllianceMember
 from ..domains.audit.models import AuditEntry
+from ..domains.collaboration.models import (
+    Activity,
+    Dispatch,
+    Expert,
+    ExpertTeam,
+    FollowUpAction,
+    SiteVisit,
+    Technology,
+    Trainee,
+)
 from ..domains.hospitals.models import Hospital
 from ..domains.projects.models import Project
+from ..domains.referrals.models import Referral
 from ..domains.regions.models import Region
 from ..domains.users.models import User
 
-__all__ = ["Alliance", "AllianceMember", "AuditEntry", "Hospital", "Project", "Region", "User"]
+__all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
+           "ExpertTeam", "FollowUpAction", "Hospital", "Project", "Referral", "Region",
+           "SiteVisit", "Technology", "Trainee", "User"]

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from ..config import Settings
 from ..core.enums import Tier
 from ..db import session_scope
+from ..domains.hospitals import service as hospitals
 from ..domains.hospitals.models import Hospital
+from ..domains.projects import service as projects
 from ..domains.regions import service as regions
+from ..flows.synth import write_synthetic_dataset
 from ..workspace import upgrade_workspace
-from . import alliances, network, users
+from . import alliances, network, operations, users
 
 Progress = Callable[[str], None]
 
@@ -34,7 +37,11 @@ def demo_exists(engine: Engine) -> bool:
                                    .where(Hospital.synthetic.is_(True))))
 
 
-def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024,
+DEMO_ROWS = 3_000_000
+DEMO_YEARS = range(2018, 2025)
+
+
+def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024, rows: int = DEMO_ROWS,
                progress: Progress | None = None) -> DemoReport:
     """Create the demo layer; refuses to run twice on the same store (start from a new home)."""
     say = progress or (lambda _msg: None)
@@ -47,12 +54,24 @@ def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024,
         say("building the synthetic hospital network")
         existing = session.scalar(select(func.count()).select_from(Hospital)
                                   .where(Hospital.tier == Tier.tertiary.value)) or 0
-        rows = network.build_network(regions.region_table(session=session),
+        network_rows = network.build_network(regions.region_table(session=session),
                                      existing_tertiary=existing, seed=seed)
-        session.execute(Hospital.__table__.insert(), rows)
-        report.steps["hospitals"] = f"{len(rows):,} synthetic hospitals"
+        session.execute(insert(Hospital), network_rows)
+        report.steps["hospitals"] = f"{len(network_rows):,} synthetic hospitals"
         say("building illustrative alliances around Jiuquan")
         ids = alliances.build(session)
         report.steps["alliances"] = f"alliances {', '.join(map(str, ids))}"
+        report.steps["operations"] = operations.build(session, seed=seed)
         report.steps["users"] = users.build(session)
+    say(f"generating {rows:,} synthetic discharges {DEMO_YEARS[0]}–{DEMO_YEARS[-1]}")
+    with session_scope(engine) as session:
+        tables = {"regions": regions.region_table(session=session),
+                  "hospitals": hospitals.hospital_table(session=session),
+                  "projects": projects.project_table(session=session)}
+    summary = write_synthetic_dataset(
+        settings.flows_dir, **tables, rows=rows, years=DEMO_YEARS, seed=seed,
+        pseudonym_key=settings.pseudonym_key,
+        progress=lambda done, total: say(f"synthetic discharges {done:,}/{total:,}"))
+    report.steps["discharges"] = (f"{summary['rows']:,} synthetic discharges in "
+                                  f"{settings.flows_dir} ({summary['seconds']} s)")
     return report

@@ -93,7 +93,7 @@ def build_network(regions: pd.DataFrame, *, existing_tertiary: int, seed: int) -
     beds *= BEDS_PER_1000 * total_population / 1000 / beds.sum()
     grades = {t: iter(_grade(rng, t, sum(1 for x, _ in placements if x == t))) for t in TARGET}
     seq: dict[tuple[Tier, str], int] = defaultdict(int)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (tier, code), bed in zip(placements, beds, strict=True):
         seq[(tier, code)] += 1
         n = seq[(tier, code)]

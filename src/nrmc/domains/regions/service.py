@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, false, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from ...core import codes
@@ -23,7 +23,7 @@ def seed(*, session: Session) -> int:
     order = {"province": 0, "prefecture": 1, "county": 2}
     rows.sort(key=lambda r: (order[r["level"]], r["code"]))
     session.execute(
-        Region.__table__.insert(),
+        insert(Region),
         [
             {
                 "code": r["code"], "name_zh": r["name_zh"], "name_en": r["name_en"],

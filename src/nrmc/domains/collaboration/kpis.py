@@ -1,0 +1,157 @@
+"""Project KPIs computed from the individual ledger rows (nothing here is stored).
+
+Definitions (period = inclusive dates; None = all time):
+- expert_teams: teams with a dispatch overlapping the period; a dispatch without a team is a
+  one-person team. experts: distinct people. expert_days: days on site inside the period.
+- surgeries: operations (sum of `count`) by grade; grade-3/4 share = (g3 + g4) / all.
+- outpatients: patients seen in outpatient sessions; consultations: consultation cases;
+  complex_cases: consultation and teleconsultation cases flagged complex.
+- technologies: first case inside the period, by gap level; trainees: trained inside it.
+- referrals: requested inside the period with at least one end in the project's network (the
+  project and output hospitals, members of alliances attached to the project, and members of
+  alliances led by those members: the county medical communities under a centre's group).
+  down_up_ratio = down / up. median_hours_to_accept: request → response for referrals that
+  were accepted. referrals_overdue: answered after the SLA, or still unanswered past it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...core.enums import ActivityKind, Direction, GapLevel, ReferralStatus
+from ..alliances.models import Alliance, AllianceMember
+from ..referrals import service as referrals
+from ..users.scope import Scope
+from .access import visible_project
+from .models import Activity, Dispatch, Technology, Trainee
+from .schemas import ProjectKpis
+
+K = ActivityKind
+ACCEPTED_PATH = frozenset({ReferralStatus.accepted, ReferralStatus.scheduled,
+                           ReferralStatus.arrived, ReferralStatus.completed,
+                           ReferralStatus.returned})
+
+
+def year_bounds(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def project_network(*, session: Session, project_id: int) -> set[str]:
+    """Hospital codes whose referrals count for the project (see the module docstring)."""
+    project = visible_project(session, Scope.system(), project_id)
+    codes = {project.project_hospital_code, project.output_hospital_code}
+    attached = session.scalars(select(Alliance.id).where(Alliance.project_id == project_id)).all()
+    codes |= set(session.scalars(select(AllianceMember.hospital_code)
+                                 .where(AllianceMember.alliance_id.in_(attached))))
+    led = session.scalars(select(Alliance.id).where(Alliance.lead_hospital_code.in_(codes))).all()
+    codes |= set(session.scalars(select(AllianceMember.hospital_code)
+                                 .where(AllianceMember.alliance_id.in_(led))))
+    return codes
+
+
+def project_kpis(
+    *, session: Session, scope: Scope, project_id: int, start: date | None = None,
+    end: date | None = None, year: int | None = None, now: datetime | None = None,
+    sla_hours: float = referrals.DEFAULT_SLA_HOURS,
+) -> ProjectKpis:
+    """The project's KPIs for [start, end] (or the calendar `year`); NotFound if out of scope."""
+    visible_project(session, scope, project_id)
+    if year is not None:
+        start, end = year_bounds(year)
+    lo, hi = start or date.min, end or date.max
+
+    dispatches = session.scalars(select(Dispatch).where(
+        Dispatch.project_id == project_id, Dispatch.start_date <= hi,
+        Dispatch.end_date >= lo)).all()
+    teams = {d.team_id for d in dispatches if d.team_id is not None}
+    solo = sum(1 for d in dispatches if d.team_id is None)
+    days = sum((min(d.end_date, hi) - max(d.start_date, lo)).days + 1 for d in dispatches)
+
+    sums: Counter[str] = Counter()
+    grades: Counter[int] = Counter()
+    rows = session.execute(select(Activity.kind, Activity.count, Activity.surgery_grade,
+                                  Activity.complex_case).where(
+        Activity.project_id == project_id, Activity.occurred_on >= lo,
+        Activity.occurred_on <= hi)).all()
+    complex_cases = training_sessions = 0
+    for kind, count, grade, is_complex in rows:
+        sums[kind] += count
+        if kind == K.surgery.value and grade:
+            grades[grade] += count
+        if is_complex and kind in (K.consultation.value, K.teleconsultation.value):
+            complex_cases += count
+        if kind == K.training.value:
+            training_sessions += 1
+    surgeries = sum(grades.values())
+
+    techs = session.scalars(select(Technology.gap_level).where(
+        Technology.project_id == project_id, Technology.first_case_on >= lo,
+        Technology.first_case_on <= hi)).all()
+    trainees = session.execute(select(Trainee.hours).where(
+        Trainee.project_id == project_id, Trainee.trained_on >= lo,
+        Trainee.trained_on <= hi)).scalars().all()
+
+    ref = _referral_figures(session, project_id, start, end, now, sla_hours)
+    return ProjectKpis(
+        project_id=project_id, period_start=start, period_end=end,
+        expert_teams=len(teams) + solo, experts=len({d.expert_id for d in dispatches}),
+        dispatches=len(dispatches), expert_days=days,
+        surgeries=surgeries, surgeries_by_grade={str(g): grades.get(g, 0) for g in (1, 2, 3, 4)},
+        surgeries_grade34_share=round((grades[3] + grades[4]) / surgeries, 4) if surgeries else None,
+        outpatients=sums[K.outpatient.value], consultations=sums[K.consultation.value],
+        complex_cases=complex_cases, teleconsultations=sums[K.teleconsultation.value],
+        ward_rounds=sums[K.ward_round.value], lectures=sums[K.lecture.value],
+        training_sessions=training_sessions, training_attendees=sums[K.training.value],
+        technologies=len(techs),
+        technologies_by_gap={g.value: sum(1 for t in techs if t == g.value) for g in GapLevel},
+        trainees=len(trainees), trainee_hours=float(sum(trainees)), **ref,
+    )
+
+
+def _referral_figures(session: Session, project_id: int, start: date | None, end: date | None,
+                      now: datetime | None, sla_hours: float) -> dict[str, Any]:
+    since = datetime.combine(start, time(), UTC) if start else None
+    until = datetime.combine(end + timedelta(days=1), time(), UTC) if end else None
+    found = referrals.list_referrals(session=session, scope=Scope.system(),
+                                     hospitals_in=project_network(session=session,
+                                                                  project_id=project_id),
+                                     since=since, until=until)
+    by_direction = Counter(r.direction for r in found)
+    up, down = by_direction[Direction.up.value], by_direction[Direction.down.value]
+    waits = [(referrals.utc(r.responded_at) - referrals.utc(r.requested_at)).total_seconds() / 3600
+             for r in found if r.status in ACCEPTED_PATH and r.responded_at is not None]
+    return {
+        "referrals_up": up, "referrals_down": down,
+        "referrals_lateral": by_direction[Direction.lateral.value],
+        "down_up_ratio": round(down / up, 4) if up else None,
+        "median_hours_to_accept": round(statistics.median(waits), 2) if waits else None,
+        "referrals_overdue": sum(1 for r in found
+                                 if referrals.answered_late(r, now=now, sla_hours=sla_hours)),
+    }
+
+
+def year_on_year(
+    *, session: Session, scope: Scope, project_id: int, year: int, now: datetime | None = None,
+    sla_hours: float = referrals.DEFAULT_SLA_HOURS,
+) -> dict[str, dict[str, float | None]]:
+    """For every numeric KPI: this year's value, last year's, the change and the change in %
+    (None where last year was zero or a figure is undefined)."""
+    this = project_kpis(session=session, scope=scope, project_id=project_id, year=year, now=now,
+                        sla_hours=sla_hours).model_dump()
+    last = project_kpis(session=session, scope=scope, project_id=project_id, year=year - 1,
+                        now=now, sla_hours=sla_hours).model_dump()
+    out: dict[str, dict[str, float | None]] = {}
+    for key, value in this.items():
+        if key in ("project_id", "period_start", "period_end") or isinstance(value, dict):
+            continue
+        previous = last[key]
+        change = None if value is None or previous is None else round(value - previous, 4)
+        pct = round(change / previous * 100, 1) if change is not None and previous else None
+        out[key] = {"value": value, "previous": previous, "change": change, "change_pct": pct}
+    return out

@@ -1,0 +1,42 @@
+"""Two-way referrals (双向转诊) between hospitals, with an optimistic version counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ...db.base import Base
+
+
+class Referral(Base):
+    """One patient referred from one hospital to another.
+
+    `version` is SQLAlchemy's version counter: every UPDATE says `WHERE version = <seen>`, so
+    of two people acting on the same version only the first one's change is stored.
+    """
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
+    from_hospital_code: Mapped[str] = mapped_column(String(32), ForeignKey("hospitals.code"),
+                                                    index=True)
+    to_hospital_code: Mapped[str] = mapped_column(String(32), ForeignKey("hospitals.code"),
+                                                  index=True)
+    direction: Mapped[str] = mapped_column(String(16), index=True)
+    patient_pseudonym: Mapped[str] = mapped_column(String(64), default="")
+    specialty: Mapped[str] = mapped_column(String(32))
+    diagnosis: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[str] = mapped_column(String(16), default="routine")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}

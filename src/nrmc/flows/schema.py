@@ -1,0 +1,145 @@
+"""The canonical discharge record and the ICD-10 → specialty mapping.
+
+Every path into the flows dataset (``ingest`` from hospital files, ``synth`` for demos and
+benchmarks) produces exactly :data:`STORED_SCHEMA`, so metrics never guess at column types.
+Two columns are derived on the way in and are not part of the input contract:
+
+* ``hospital_region_code`` – the division of the treating hospital *at load time*, copied from
+  the registry so that flow metrics need no join with the hospital registry (and keep the
+  place of treatment as it was when the patient was treated, even if a hospital later moves);
+* ``year`` – the calendar year of ``discharge_date``; the dataset is partitioned by it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..core.enums import AdmissionRoute, DischargeRoute, Sex, Specialty, SurgeryLevel
+
+#: Input columns, in order. ``specialty`` may be blank in input files.
+INPUT_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "patient_id",
+    "residence_code",
+    "hospital_code",
+    "admission_date",
+    "discharge_date",
+    "age",
+    "sex",
+    "principal_diagnosis",
+    "specialty",
+    "surgery_level",
+    "admission_route",
+    "discharge_route",
+    "total_cost",
+)
+OPTIONAL_INPUT_COLUMNS = frozenset({"specialty"})
+
+# Every stored column is required (nullable=False): validation refuses blanks, the
+# generator never makes them, and DuckDB writes them so.
+STORED_SCHEMA = pa.schema(
+    [
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("patient_id", pa.string(), nullable=False),
+        pa.field("residence_code", pa.string(), nullable=False),
+        pa.field("hospital_code", pa.string(), nullable=False),
+        pa.field("admission_date", pa.date32(), nullable=False),
+        pa.field("discharge_date", pa.date32(), nullable=False),
+        pa.field("age", pa.int16(), nullable=False),
+        pa.field("sex", pa.int8(), nullable=False),
+        pa.field("principal_diagnosis", pa.string(), nullable=False),
+        pa.field("specialty", pa.string(), nullable=False),
+        pa.field("surgery_level", pa.int8(), nullable=False),
+        pa.field("admission_route", pa.int8(), nullable=False),
+        pa.field("discharge_route", pa.int8(), nullable=False),
+        pa.field("total_cost", pa.float64(), nullable=False),
+        pa.field("hospital_region_code", pa.string(), nullable=False),
+        pa.field("year", pa.int16(), nullable=False),
+    ]
+)
+STORED_COLUMNS: tuple[str, ...] = tuple(STORED_SCHEMA.names)
+KEY_COLUMNS = ("record_id", "hospital_code")
+
+SEX_CODES = frozenset(int(v) for v in Sex)
+SURGERY_LEVELS = frozenset(int(v) for v in SurgeryLevel)
+ADMISSION_ROUTES = frozenset(int(v) for v in AdmissionRoute)
+DISCHARGE_ROUTES = frozenset(int(v) for v in DischargeRoute)
+SPECIALTIES = frozenset(s.value for s in Specialty)
+MAX_AGE = 120
+
+#: ICD-10 shape: a chapter letter, two digits, then optionally a 4th character and a dotted
+#: extension of up to 8 letters/digits. Accepts WHO (``I21.0``), undotted (``I210``) and the
+#: Chinese national clinical extension (``C34.900x001`` → letters allowed after the dot).
+ICD10_PATTERN = re.compile(r"^[A-Z][0-9]{2}[0-9A-Z]?(\.[0-9A-Za-z]{1,8})?$")
+
+# Ordered rules on the 3-character category (letter + two digits), first match wins. The
+# bounds are inclusive and compared on a single integer: ord(letter) * 100 + number.
+_RULES: tuple[tuple[str, str, Specialty], ...] = (
+    ("O00", "O99", Specialty.obstetrics_gynecology),
+    ("C00", "D09", Specialty.oncology),
+    ("D37", "D48", Specialty.oncology),
+    ("D25", "D28", Specialty.obstetrics_gynecology),
+    ("N70", "N98", Specialty.obstetrics_gynecology),
+    ("I60", "I69", Specialty.neurology),
+    ("I00", "I99", Specialty.cardiovascular),
+    ("G00", "G99", Specialty.neurology),
+    ("J00", "J99", Specialty.respiratory),
+    ("S00", "T14", Specialty.trauma_orthopedics),
+    ("M00", "M99", Specialty.trauma_orthopedics),
+    ("A00", "B99", Specialty.infectious),
+    ("U07", "U07", Specialty.infectious),
+    ("F00", "F99", Specialty.psychiatry),
+    ("K00", "K14", Specialty.stomatology),
+    ("K35", "K46", Specialty.general_surgery),
+    ("K80", "K87", Specialty.general_surgery),
+    ("K20", "K93", Specialty.internal_medicine),
+    ("E00", "E90", Specialty.internal_medicine),
+    ("D50", "D89", Specialty.internal_medicine),
+    ("N00", "N39", Specialty.internal_medicine),
+)
+PEDIATRIC_AGE_LIMIT = 15  # under 15 years: 儿科 by the national age cut-off for paediatrics
+
+
+def _category_number(text: str) -> int:
+    return ord(text[0]) * 100 + int(text[1:3])
+
+
+def derive_specialty(diagnosis: pd.Series, age: pd.Series) -> pd.Series:
+    """Specialty from ICD-10 principal diagnosis and age (vectorised; documented in docs/flows.md).
+
+    1. Pregnancy and childbirth (O00–O99) → obstetrics_gynecology at any age.
+    2. Otherwise a patient younger than 15 → pediatrics (Chinese paediatric wards admit by age).
+    3. Otherwise the first matching range of :data:`_RULES` (Z51.0/Z51.1 radio-/chemotherapy
+       sessions → oncology); anything else → other. ``tcm`` and ``comprehensive`` cannot be
+       told from ICD-10 and are kept only when the source file states them.
+    """
+    dx = diagnosis.astype("string").str.upper().fillna("")
+    valid = dx.str.match(r"^[A-Z][0-9]{2}")
+    letters = dx.str.slice(0, 1).where(valid, "A").to_numpy(dtype=object).astype("S1")
+    digits = dx.str.slice(1, 3).where(valid, "00")
+    num = letters.view(np.uint8).astype(np.int64) * 100 + pd.to_numeric(
+        digits, errors="coerce"
+    ).fillna(0).to_numpy(dtype=np.int64)
+    out = np.full(len(dx), Specialty.other.value, dtype=object)
+    decided = np.zeros(len(dx), dtype=bool)
+    for lo, hi, spec in _RULES:
+        hit = ~decided & (num >= _category_number(lo)) & (num <= _category_number(hi))
+        out[hit] = spec.value
+        decided |= hit
+    chemo = dx.str.match(r"^Z51\.?[01]").to_numpy(dtype=bool)
+    out[~decided & chemo] = Specialty.oncology.value
+    young = pd.to_numeric(age, errors="coerce").fillna(999).to_numpy() < PEDIATRIC_AGE_LIMIT
+    obstetric = out == Specialty.obstetrics_gynecology.value
+    pregnancy = (num >= _category_number("O00")) & (num <= _category_number("O99"))
+    out[young & ~(obstetric & pregnancy)] = Specialty.pediatrics.value
+    out[~valid.to_numpy(dtype=bool)] = Specialty.other.value
+    return pd.Series(out, index=diagnosis.index, dtype=object)
+
+
+def specialty_of(diagnosis: str, age: int) -> str:
+    """Scalar convenience wrapper around :func:`derive_specialty` (tests, docs)."""
+    return str(derive_specialty(pd.Series([diagnosis]), pd.Series([age])).iloc[0])

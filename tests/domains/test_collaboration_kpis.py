@@ -1,0 +1,127 @@
+"""KPI arithmetic on a ledger small enough to check by hand."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from nrmc.core.enums import ReferralStatus as S
+from nrmc.domains.alliances import service as alliances
+from nrmc.domains.collaboration import kpis, ledger, service
+from nrmc.domains.collaboration.schemas import ActivityIn, DispatchIn, TechnologyIn, TraineeIn
+from nrmc.domains.referrals import service as referrals
+
+from .ops_factories import CITY, COUNTY, OTHER, SYSTEM, T0, TOWNSHIP, jiuquan, pyramid, refer
+
+SHANGHAI = "NRMC-O005"
+
+
+def add(db, **kw):
+    return ledger.add_activity(session=db, scope=SYSTEM, data=ActivityIn(**kw))
+
+
+@pytest.fixture
+def ledger_db(db):
+    """Project P (Jiuquan):
+    team A: 王 2024-12-20..2025-01-10, 李 2025-01-01..2025-01-31; solo 赵 2025-06-01..06-10.
+    2025: surgeries g1 ×1, g3 ×2 (one line of count 2), g4 ×1 → 4, share 0.75;
+    outpatients 30 + 45 = 75; consultations 3 (2 complex) + teleconsultation 1 complex;
+    2024: one grade-2 surgery, 10 outpatients."""
+    pyramid(db)
+    p = jiuquan(db).id
+    mk = service.add_dispatch
+    a = mk(session=db, scope=SYSTEM, data=DispatchIn(
+        project_id=p, name="王", home_hospital=SHANGHAI, team="A", start_date=date(2024, 12, 20),
+        end_date=date(2025, 1, 10)))
+    b = mk(session=db, scope=SYSTEM, data=DispatchIn(
+        project_id=p, name="李", home_hospital=SHANGHAI, team="A", start_date=date(2025, 1, 1),
+        end_date=date(2025, 1, 31)))
+    mk(session=db, scope=SYSTEM, data=DispatchIn(
+        project_id=p, name="赵", home_hospital=SHANGHAI, role="resident_expert",
+        start_date=date(2025, 6, 1), end_date=date(2025, 6, 10)))
+    add(db, dispatch_id=a.id, occurred_on=date(2024, 12, 28), kind="surgery", surgery_grade=2)
+    add(db, dispatch_id=a.id, occurred_on=date(2024, 12, 29), kind="outpatient", count=10)
+    add(db, dispatch_id=a.id, occurred_on=date(2025, 1, 2), kind="surgery", surgery_grade=1)
+    add(db, dispatch_id=b.id, occurred_on=date(2025, 1, 3), kind="surgery", surgery_grade=3,
+        count=2)
+    add(db, project_id=p, occurred_on=date(2025, 3, 3), kind="surgery", surgery_grade=4)
+    add(db, dispatch_id=b.id, occurred_on=date(2025, 1, 4), kind="outpatient", count=30)
+    add(db, project_id=p, occurred_on=date(2025, 5, 4), kind="outpatient", count=45)
+    for is_complex in (True, True, False):
+        add(db, dispatch_id=b.id, occurred_on=date(2025, 1, 5), kind="consultation",
+            complex_case=is_complex)
+    add(db, project_id=p, occurred_on=date(2025, 2, 1), kind="teleconsultation",
+        complex_case=True)
+    add(db, project_id=p, occurred_on=date(2025, 2, 2), kind="training", count=25)
+    for name, gap, day in (("TAVR", "province", date(2025, 4, 1)),
+                           ("ECMO", "city", date(2025, 5, 1)),
+                           ("EBUS", "city", date(2024, 5, 1))):
+        ledger.add_technology(session=db, scope=SYSTEM, data=TechnologyIn(
+            project_id=p, name=name, first_case_on=day, gap_level=gap))
+    for name, hours in (("甲", 40), ("乙", 12.5)):
+        ledger.add_trainee(session=db, scope=SYSTEM, data=TraineeIn(
+            project_id=p, name=name, programme="进修", hours=hours, trained_on=date(2025, 7, 1)))
+    return db
+
+
+def test_kpis_for_a_year_add_up_the_ledger_rows(ledger_db):
+    p = jiuquan(ledger_db).id
+    k = kpis.project_kpis(session=ledger_db, scope=SYSTEM, project_id=p, year=2025)
+    assert (k.expert_teams, k.experts, k.dispatches) == (2, 3, 3)
+    assert k.expert_days == 10 + 31 + 10  # 王 counts only 1-10 January inside 2025
+    assert (k.surgeries, k.surgeries_by_grade) == (4, {"1": 1, "2": 0, "3": 2, "4": 1})
+    assert k.surgeries_grade34_share == 0.75
+    assert (k.outpatients, k.consultations, k.complex_cases, k.teleconsultations) == (75, 3, 3, 1)
+    assert (k.training_sessions, k.training_attendees) == (1, 25)
+    assert (k.technologies, k.technologies_by_gap) == (2, {"city": 1, "province": 1, "national": 0})
+    assert (k.trainees, k.trainee_hours) == (2, 52.5)
+
+
+def test_all_time_kpis_include_every_year(ledger_db):
+    k = kpis.project_kpis(session=ledger_db, scope=SYSTEM, project_id=jiuquan(ledger_db).id)
+    assert k.period_start is None and k.expert_days == 22 + 31 + 10
+    assert (k.surgeries, k.outpatients, k.technologies) == (5, 85, 3)
+    assert k.surgeries_grade34_share == 0.6
+
+
+def test_year_on_year_compares_with_the_previous_calendar_year(ledger_db):
+    yoy = kpis.year_on_year(session=ledger_db, scope=SYSTEM, project_id=jiuquan(ledger_db).id,
+                            year=2025)
+    assert yoy["surgeries"] == {"value": 4, "previous": 1, "change": 3, "change_pct": 300.0}
+    assert yoy["outpatients"] == {"value": 75, "previous": 10, "change": 65, "change_pct": 650.0}
+    assert yoy["trainees"]["change_pct"] is None  # none the year before
+
+
+def test_referral_kpis_count_the_projects_network(db):
+    pyramid(db)
+    project = jiuquan(db)
+    group = alliances.create(session=db, name_zh="集团", name_en="", kind="urban_medical_group",
+                             lead_hospital_code=CITY, valid_from=date(2024, 1, 1),
+                             project_id=project.id)
+    alliances.add_member(session=db, alliance_id=group.id, hospital_code=COUNTY,
+                         valid_from=date(2024, 1, 1))
+    community = alliances.create(session=db, name_zh="医共体", name_en="",
+                                 kind="county_medical_community", lead_hospital_code=COUNTY,
+                                 valid_from=date(2024, 1, 1))
+    alliances.add_member(session=db, alliance_id=community.id, hospital_code=TOWNSHIP,
+                         valid_from=date(2024, 1, 1))
+    assert kpis.project_network(session=db, project_id=project.id) == {
+        CITY, "NRMC-O005", COUNTY, TOWNSHIP}
+
+    def answered(r, hours, to=S.accepted):
+        referrals.transition(session=db, scope=SYSTEM, referral_id=r.id, to=to, version=1,
+                             reason="x", now=T0 + timedelta(hours=hours))
+
+    answered(refer(db, frm=TOWNSHIP, to=COUNTY), 2)  # up, accepted after 2 h
+    answered(refer(db, frm=COUNTY, to=CITY), 30)  # up, accepted after 30 h: late
+    answered(refer(db, frm=COUNTY, to=CITY), 1, to=S.rejected)  # up, rejected
+    answered(refer(db, frm=CITY, to=COUNTY), 4)  # down
+    refer(db, frm=COUNTY, to=TOWNSHIP)  # down, never answered: overdue
+    refer(db, frm=OTHER, to="NRMC-P001")  # outside the network
+    k = kpis.project_kpis(session=db, scope=SYSTEM, project_id=project.id, year=2025,
+                          now=T0 + timedelta(days=3))
+    assert (k.referrals_up, k.referrals_down, k.referrals_lateral) == (3, 2, 0)
+    assert k.down_up_ratio == round(2 / 3, 4)
+    assert k.median_hours_to_accept == 4.0  # of 2, 4 and 30 hours
+    assert k.referrals_overdue == 2
+    assert kpis.project_kpis(session=db, scope=SYSTEM, project_id=project.id,
+                             year=2024).referrals_up == 0

@@ -1,0 +1,107 @@
+"""The synthetic generator: calibration targets, programme effect, layout shared with ingest."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from nrmc.flows import store, synth
+from nrmc.flows.engine import run_matrix, run_outflow
+from nrmc.flows.schema import STORED_SCHEMA, derive_specialty
+
+from .conftest import KEY
+
+ANHUI, HEFEI_TERTIARY = "340000", "T34010200"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, national):
+    """400k rows over 2022–2023; an Anhui oncology centre opens in 2023."""
+    regions, hospitals = national
+    assert HEFEI_TERTIARY in set(hospitals["code"])
+    projects = pd.DataFrame([{
+        "id": 1, "batch": 1, "province_code": ANHUI, "city_code": "340100",
+        "specialty": "oncology", "project_hospital_code": HEFEI_TERTIARY,
+        "output_hospital_code": None, "opening_year": 2023,
+    }])
+    root = tmp_path_factory.mktemp("synth") / "flows"
+    summary = synth.write_synthetic_dataset(
+        root, regions=regions, hospitals=hospitals, projects=projects, rows=400_000,
+        years=[2022, 2023], seed=11, pseudonym_key=KEY)
+    return root, regions, summary
+
+
+def test_summary_meets_calibration_targets(generated):
+    _, _, summary = generated
+    assert summary["rows"] == 400_000
+    assert 0.42 <= summary["tertiary_share"] <= 0.58  # ≈ 48 % of hospital discharges (2019)
+    assert 0.02 <= summary["cross_province_share"] <= 0.06  # "a few percent"
+    assert 8.5 <= summary["mean_stay_days"] <= 10.0  # 9.2 days (2022)
+    assert 9_000 <= summary["mean_cost_yuan"] <= 13_000  # 10,860.6 yuan (2022)
+    assert set(summary["top_source_provinces"]) == {"340000", "410000", "130000", "320000"}
+    assert set(summary["top_destination_provinces"]) == {"110000", "310000"}
+
+
+def test_dataset_has_ingest_layout_and_schema(generated):
+    root, _, _ = generated
+    manifest = store.read_manifest(root)
+    assert manifest.rows == 400_000 and manifest.years == [2022, 2023]
+    for path in store.dataset_files(root):
+        assert path.parent.name == f"year={path.parent.name[5:]}"
+        assert pq.read_schema(path).remove_metadata().equals(STORED_SCHEMA)
+    files = [str(p) for p in store.dataset_files(root)]
+    sample = duckdb.sql(f"SELECT * FROM read_parquet({files}) USING SAMPLE 20000 ROWS").df()
+    assert sample["patient_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert (sample["discharge_date"] >= sample["admission_date"]).all()
+    derived = derive_specialty(sample["principal_diagnosis"], sample["age"])
+    not_tcm = sample["specialty"] != "tcm"
+    assert (derived[not_tcm] == sample.loc[not_tcm, "specialty"]).all()
+
+
+def test_programme_centre_cuts_outflow_in_its_specialty(generated):
+    """Anhui oncology outflow rate falls by about 30 % once the centre opens; cardiology,
+    without a centre, does not."""
+    root, regions, _ = generated
+    frame = run_outflow(root, regions, level="province", by_specialty=True)
+    anhui = frame[frame["region"] == ANHUI].set_index(["specialty", "year"])["outflow_rate"]
+    onc = anhui[("oncology", 2023)] / anhui[("oncology", 2022)]
+    cardio = anhui[("cardiovascular", 2023)] / anhui[("cardiovascular", 2022)]
+    assert 0.55 <= onc <= 0.85
+    assert 0.85 <= cardio <= 1.15
+
+
+def test_distance_decay_neighbours_receive_more(generated):
+    root, regions, _ = generated
+    m = run_matrix(root, regions, origin_level="province", destination_level="province")
+    from_anhui = m[m["origin"] == ANHUI].groupby("destination")["discharges"].sum()
+    near = from_anhui.get("320000", 0) + from_anhui.get("330000", 0)  # Jiangsu, Zhejiang
+    far = from_anhui.get("650000", 0) + from_anhui.get("530000", 0)  # Xinjiang, Yunnan
+    assert near > 5 * max(far, 1)
+
+
+def test_chunks_stream_to_many_files_and_replace_previous_data(tmp_path, national, monkeypatch):
+    regions, hospitals = national
+    monkeypatch.setattr(synth, "CHUNK_ROWS", 1_000)
+    root = tmp_path / "flows"
+    kwargs = dict(regions=regions, hospitals=hospitals, projects=pd.DataFrame(),
+                  years=[2019, 2020], seed=1, pseudonym_key=KEY)
+    synth.write_synthetic_dataset(root, rows=5_000, **kwargs)
+    assert len(store.dataset_files(root)) >= 5
+    ticks: list[int] = []
+    summary = synth.write_synthetic_dataset(root, rows=3_000, progress=lambda d, t: ticks.append(d),
+                                            **kwargs)
+    assert store.read_manifest(root).rows == 3_000 == summary["rows"]
+    assert ticks[-1] == 3_000 and ticks == sorted(ticks)
+
+
+def test_same_seed_same_data(tmp_path, national):
+    regions, hospitals = national
+    kwargs = dict(regions=regions, hospitals=hospitals, projects=pd.DataFrame(), rows=2_000,
+                  years=[2021], seed=5, pseudonym_key=KEY)
+    a = synth.write_synthetic_dataset(tmp_path / "a", **kwargs)
+    b = synth.write_synthetic_dataset(tmp_path / "b", **kwargs)
+    ta = pq.read_table(store.dataset_files(tmp_path / "a")[0])
+    tb = pq.read_table(store.dataset_files(tmp_path / "b")[0])
+    assert ta.equals(tb) and a["tertiary_share"] == b["tertiary_share"]

@@ -10,6 +10,8 @@ from ..domains.audit import pages as audit_pages
 from ..domains.hospitals import api as hospitals_api
 from ..domains.projects import api as projects_api
 from ..domains.projects import pages as projects_pages
+from ..domains.referrals import api as referrals_api
+from ..domains.referrals import pages as referrals_pages
 from ..domains.regions import api as regions_api
 from ..domains.regions import pages as regions_pages
 from ..domains.users import api as users_api
@@ -19,6 +21,6 @@ from . import auth
 def routers() -> list[APIRouter]:
     return [
         auth.router, users_api.router, regions_api.router, hospitals_api.router,
-        projects_api.router, alliances_api.router, audit_api.router,
-        regions_pages.router, projects_pages.router, audit_pages.router,
+        projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
+        regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
     ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...core import codes
 from ...core.enums import ProjectStatus, Role, Specialty, Verification
@@ -169,17 +169,19 @@ def project_table(*, session: Session) -> pd.DataFrame:
 # --- scope-filtered access (web and API) -------------------------------------------------------
 
 def visible_clause(scope: Scope) -> ColumnElement[bool]:
-    """Projects a caller may see: all (national), those of its province (provincial officer),
-    those its hospital takes part in as project or output hospital (hospital manager). A
-    clinician works on referrals only and sees no project."""
+    """Projects a caller may see: those whose project hospital or output hospital the caller
+    may see (the rule the operations ledger uses too, so a project is visible in one place
+    exactly when it is in the other). A province sees its centres and the centres its own
+    hospitals run elsewhere; a hospital user sees the projects its hospital takes part in."""
     if scope.national:
         return true()
-    if scope.province is not None:
-        return Project.province_code.like(scope.province + "%")
-    if scope.role == Role.hospital_manager and scope.hospital is not None:
-        return or_(Project.project_hospital_code == scope.hospital,
-                   Project.output_hospital_code == scope.hospital)
-    return false()
+    host, output = aliased(Hospital), aliased(Hospital)
+    return Project.id.in_(
+        select(Project.id)
+        .join(host, host.code == Project.project_hospital_code)
+        .join(output, output.code == Project.output_hospital_code)
+        .where(or_(scope.hospital_clause(host.code, host.region_code),
+                   scope.hospital_clause(output.code, output.region_code))))
 
 
 def get_visible(*, session: Session, scope: Scope, project_id: int) -> Project:

@@ -15,7 +15,10 @@ from nrmc.demo import users as demo_users
 from nrmc.domains.alliances import service as alliances
 from nrmc.domains.hospitals import service as hospitals
 from nrmc.domains.projects.models import Project
+from nrmc.domains.referrals import service as referrals
+from nrmc.domains.referrals.schemas import ReferralCreate
 from nrmc.domains.users import service as users
+from nrmc.domains.users.scope import Scope
 
 PASSWORD = demo_users.DEMO_PASSWORD
 JINTA = demo_alliances.JINTA_HOSPITAL
@@ -32,6 +35,8 @@ class Cast:
     jinta_alliance: int
     jiuquan_alliance: int
     henan_alliance: int
+    jinta_referral: int
+    henan_referral: int
 
 
 def build(session: Session) -> Cast:
@@ -49,8 +54,19 @@ def build(session: Session) -> Cast:
     users.create(session=session, username="henan", password=PASSWORD,
                  role=Role.provincial_officer, scope_code="410000")
     host = hospitals.get(session=session, code=jiuquan.project_hospital_code)
+    henan_other = session.scalars(select(Project).where(Project.province_code == "410000",
+                                                        Project.id != henan.id)).first()
+    assert henan_other is not None
+    system = Scope.system()
+    up = referrals.create(session=session, scope=system, data=ReferralCreate(
+        from_hospital=JINTA, to_hospital=host.code, specialty="cardiovascular",
+        diagnosis="I21.0", reason="STEMI, needs PCI"))
+    lateral = referrals.create(session=session, scope=system, data=ReferralCreate(
+        from_hospital=henan.project_hospital_code, to_hospital=henan_other.project_hospital_code,
+        specialty="oncology", diagnosis="C34.9"))
     session.flush()
     return Cast(jiuquan_project=jiuquan.id, jiuquan_hospital=host.code,
                 jiuquan_region=host.region_code, gansu_other_project=other.id,
                 henan_project=henan.id, henan_hospital=henan.project_hospital_code,
-                jinta_alliance=community, jiuquan_alliance=group, henan_alliance=henan_alliance.id)
+                jinta_alliance=community, jiuquan_alliance=group, henan_alliance=henan_alliance.id,
+                jinta_referral=up.id, henan_referral=lateral.id)

@@ -153,3 +153,33 @@ def test_an_out_of_scope_page_is_not_found_in_the_browser(live, browser):
     response = page.goto(f"{base}/projects/{made.jiuquan_project}")
     assert response is not None and response.status == 404
     assert "未找到" in page.inner_text("h1")
+
+
+def test_jinta_refers_a_patient_and_the_jiuquan_manager_accepts_it(live, browser):
+    base, made = live
+    clinician, errors = _page(browser)
+    _login(clinician, base, "jinta")
+    clinician.goto(f"{base}/referrals")
+    clinician.fill("#to_hospital", made.jiuquan_hospital)
+    clinician.select_option("#specialty", "cardiovascular")
+    clinician.fill("#diagnosis", "I21.0")
+    clinician.select_option("#urgency", "emergency")
+    clinician.fill("#reason", "STEMI 急性心梗")
+    clinician.click("#new-referral button[type=submit]")
+    clinician.wait_for_load_state("networkidle")
+    outgoing = clinician.locator("#outgoing tbody tr").first
+    assert "requested" in outgoing.inner_text() and "I21.0" in outgoing.inner_text()
+    referral_row = outgoing.get_attribute("id")
+    _shot(clinician, "06-jinta-referral-sent")
+
+    manager, manager_errors = _page(browser)
+    _login(manager, base, "jiuquan")
+    manager.goto(f"{base}/referrals")
+    row = manager.locator(f"#incoming #{referral_row}")
+    assert "requested" in row.inner_text()
+    row.locator("button[value=accept]").click()
+    manager.wait_for_selector(f"#{referral_row}[data-status=accepted]", timeout=10000)
+    _shot(manager, "07-jiuquan-accepted-referral")
+    clinician.reload()
+    assert "accepted" in clinician.locator(f"#{referral_row}").inner_text()
+    assert errors == [] and manager_errors == []

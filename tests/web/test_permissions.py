@@ -11,7 +11,7 @@ import pytest
 from .cast import JINTA, Cast
 
 ROLES = ("admin", "analyst", "gansu", "henan", "jiuquan", "jinta")
-RESOURCES = ("region", "hospital", "project", "alliance", "user")
+RESOURCES = ("region", "hospital", "project", "alliance", "referral", "user")
 
 
 def objects(c: Cast) -> dict[str, dict[str, str]]:
@@ -31,6 +31,8 @@ def objects(c: Cast) -> dict[str, dict[str, str]]:
         "alliance": {"jinta": f"/api/v1/alliances/{c.jinta_alliance}",
                      "jiuquan": f"/api/v1/alliances/{c.jiuquan_alliance}",
                      "henan": f"/api/v1/alliances/{c.henan_alliance}"},
+        "referral": {"jinta": f"/api/v1/referrals/{c.jinta_referral}",
+                     "henan": f"/api/v1/referrals/{c.henan_referral}"},
         "user": {name: f"/api/v1/users/{name}" for name in ROLES},
     }
 
@@ -40,13 +42,14 @@ VISIBLE: dict[str, dict[str, set[str]]] = {
     "analyst": {"user": {"analyst"}},
     "gansu": {"region": {"gansu", "jiuquan_pref", "jinta_county", "jiuquan_seat"},
               "hospital": {"jinta", "jiuquan"}, "project": {"jiuquan", "gansu_other"},
-              "alliance": {"jinta", "jiuquan"}, "user": {"gansu"}},
+              "alliance": {"jinta", "jiuquan"}, "referral": {"jinta"}, "user": {"gansu"}},
     "henan": {"region": {"henan"}, "hospital": {"henan"}, "project": {"henan"},
-              "alliance": {"henan"}, "user": {"henan"}},
+              "alliance": {"henan"}, "referral": {"henan"}, "user": {"henan"}},
     "jiuquan": {"region": {"gansu", "jiuquan_pref", "jiuquan_seat"}, "hospital": {"jiuquan"},
-                "project": {"jiuquan"}, "alliance": {"jiuquan"}, "user": {"jiuquan"}},
+                "project": {"jiuquan"}, "alliance": {"jiuquan"}, "referral": {"jinta"},
+                "user": {"jiuquan"}},
     "jinta": {"region": {"gansu", "jiuquan_pref", "jinta_county"}, "hospital": {"jinta"},
-              "project": set(), "alliance": set(), "user": {"jinta"}},
+              "project": set(), "alliance": set(), "referral": {"jinta"}, "user": {"jinta"}},
 }
 
 
@@ -85,6 +88,10 @@ def test_lists_carry_no_out_of_scope_row(role, as_user, cast):
     hospitals = caller.get("/api/v1/hospitals", params={"limit": 500}).json()["items"]
     projects = caller.get("/api/v1/projects", params={"limit": 500}).json()["items"]
     alliances = caller.get("/api/v1/alliances", params={"limit": 500}).json()["items"]
+    referrals = caller.get("/api/v1/referrals", params={"limit": 500}).json()["items"]
+    expected_referrals = {getattr(cast, f"{k}_referral") for k in
+                          visible(role, "referral", objects(cast))}
+    assert {r["id"] for r in referrals} == expected_referrals
     regions = caller.get("/api/v1/regions", params={"limit": 500, "level": "province"}).json()
     ids = {v: k for k, v in objects(cast)["project"].items()}
     project_keys = {ids.get(f"/api/v1/projects/{p['id']}", f"other-{p['id']}") for p in projects}

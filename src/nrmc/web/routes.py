@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from ..domains.alliances import api as alliances_api
 from ..domains.audit import api as audit_api
 from ..domains.audit import pages as audit_pages
+from ..domains.collaboration import api as collaboration_api
 from ..domains.hospitals import api as hospitals_api
 from ..domains.projects import api as projects_api
 from ..domains.projects import pages as projects_pages
@@ -22,5 +23,6 @@ def routers() -> list[APIRouter]:
     return [
         auth.router, users_api.router, regions_api.router, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
+        collaboration_api.router,
         regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
     ]

@@ -13,6 +13,9 @@ from ...web.render import render
 from ...web.tables import DbId
 from ..alliances import service as alliances
 from ..audit import service as audit
+from ..collaboration import api as ops_api
+from ..collaboration import kpis, ledger, visits
+from ..collaboration import service as collaboration
 from ..hospitals import service as hospitals
 from ..users.scope import Scope
 from . import service
@@ -41,9 +44,49 @@ def _dashboard_context(session: SessionDep, scope: Scope, project_id: int) -> di
     history, _ = audit.list_visible(session=session, scope=scope, object_type="project",
                                     object_id=str(project.id), limit=20)
     host = hospitals.get(session=session, code=project.project_hospital_code)
-    return {"project": detail, "host": host, "history": history,
+    return {"project": detail, "host": host, "history": history, **_operations(session, scope, project.id),
             "alliances": [alliances.to_out(session, a) for a in linked],
             "statuses": list(ProjectStatus), "can_write": _can_write(scope)}
+
+
+KPI_CARDS = [  # (field, label) shown as cards with year-on-year change
+    ("expert_teams", "专家团队 expert teams"), ("experts", "派驻专家 experts"),
+    ("expert_days", "驻点人日 expert-days"), ("surgeries", "手术 surgeries"),
+    ("surgeries_grade34_share", "三四级手术占比 grade 3-4 share"),
+    ("outpatients", "门诊 outpatients"), ("complex_cases", "疑难病例 complex cases"),
+    ("technologies", "新技术 new technologies"), ("trainees", "进修培训 trainees"),
+    ("referrals_up", "上转 referrals up"), ("referrals_down", "下转 referrals down"),
+    ("median_hours_to_accept", "接收中位时长(时) median hours to accept"),
+]
+TREND_SERIES = [("surgeries", "手术 surgeries"), ("outpatients", "门诊/10 outpatients÷10"),
+                ("complex_cases", "疑难病例 complex cases"), ("referrals_up", "上转 up"),
+                ("referrals_down", "下转 down")]
+
+
+def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
+    """The operations panels: KPIs of the latest active year with year on year, yearly
+    trends, experts on site per month, recent dispatches, technologies and site visits."""
+    years = ops_api.active_years(session, scope, project_id)
+    if not years:
+        return {"ops": None}
+    year = years[-1]
+    trend = [kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
+             for y in years]
+    series = [{"name": label, "data": [
+        (getattr(k, field) or 0) / (10 if field == "outpatients" else 1) for k in trend]}
+        for field, label in TREND_SERIES]
+    dispatches = collaboration.list_dispatches(session=session, scope=scope, project_id=project_id)
+    return {"ops": {
+        "year": year, "report": ops_api.kpi_report(session, scope, project_id, year),
+        "cards": KPI_CARDS, "years": years, "series": series,
+        "timeline": ops_api.on_site_by_month(session, scope, project_id),
+        "dispatches": [collaboration.to_out(session, d) for d in dispatches[-12:][::-1]],
+        "dispatch_total": len(dispatches),
+        "technologies": ledger.list_technologies(session=session, scope=scope,
+                                                 project_id=project_id),
+        "visits": [visits.to_out(v) for v in visits.list_visits(
+            session=session, scope=scope, project_id=project_id)],
+    }}
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)

@@ -13,6 +13,9 @@ from nrmc.core.enums import AllianceKind, Role
 from nrmc.demo import alliances as demo_alliances
 from nrmc.demo import users as demo_users
 from nrmc.domains.alliances import service as alliances
+from nrmc.domains.collaboration import ledger
+from nrmc.domains.collaboration import service as collaboration
+from nrmc.domains.collaboration.schemas import DispatchIn, TechnologyIn
 from nrmc.domains.hospitals import service as hospitals
 from nrmc.domains.projects.models import Project
 from nrmc.domains.referrals import service as referrals
@@ -64,6 +67,14 @@ def build(session: Session) -> Cast:
     lateral = referrals.create(session=session, scope=system, data=ReferralCreate(
         from_hospital=henan.project_hospital_code, to_hospital=henan_other.project_hospital_code,
         specialty="oncology", diagnosis="C34.9"))
+    for year in (2024, 2025):
+        collaboration.add_dispatch(session=session, scope=system, data=DispatchIn(
+            project_id=jiuquan.id, name=f"专家{year}", department="心内科", title="主任医师",
+            home_hospital=jiuquan.output_hospital_code, start_date=date(year, 3, 1),
+            end_date=date(year, 5, 31), team=f"第{year - 2023}批"))
+    ledger.add_technology(session=session, scope=system, data=TechnologyIn(
+        project_id=jiuquan.id, name="经皮冠状动脉介入治疗 PCI", department="心内科",
+        first_case_on=date(2024, 4, 2), cases_since=12, gap_level="city"))
     session.flush()
     return Cast(jiuquan_project=jiuquan.id, jiuquan_hospital=host.code,
                 jiuquan_region=host.region_code, gansu_other_project=other.id,

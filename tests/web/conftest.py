@@ -43,9 +43,26 @@ def cast(web_store: tuple[Engine, Cast]) -> Cast:
     return web_store[1]
 
 
+def with_discharges(engine: Engine, home: Path) -> Settings:
+    """Settings for a workspace at `home` holding a small synthetic discharge dataset."""
+    from nrmc.domains.hospitals import service as hospitals
+    from nrmc.domains.projects import service as projects
+    from nrmc.domains.regions import service as regions
+    from nrmc.flows.synth import write_synthetic_dataset
+
+    settings = Settings(home=home, env="test")
+    with session_scope(engine) as session:
+        tables = {"regions": regions.region_table(session=session),
+                  "hospitals": hospitals.hospital_table(session=session),
+                  "projects": projects.project_table(session=session)}
+    write_synthetic_dataset(settings.flows_dir, **tables, rows=20_000, years=[2023, 2024],
+                            seed=5, pseudonym_key=settings.pseudonym_key)
+    return settings
+
+
 @pytest.fixture(scope="module")
 def app(web_store: tuple[Engine, Cast], tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    settings = Settings(home=tmp_path_factory.mktemp("home"), env="test")
+    settings = with_discharges(web_store[0], tmp_path_factory.mktemp("home"))
     return create_app(settings, engine=web_store[0])
 
 

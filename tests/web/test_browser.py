@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from nrmc.config import Settings
 from nrmc.web import create_app
 
 from .cast import PASSWORD, Cast
-from .conftest import make_web
+from .conftest import make_web, with_discharges
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,7 +58,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> It
     import uvicorn
 
     engine, made = make_web("sqlite", tmp_path_factory.mktemp("browser"), _sqlite_template)
-    app = create_app(Settings(home=tmp_path_factory.mktemp("home"), env="test"), engine=engine)
+    app = create_app(with_discharges(engine, tmp_path_factory.mktemp("home")), engine=engine)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -113,7 +112,10 @@ def test_national_map_then_gansu_then_the_jiuquan_dashboard(live, browser):
     page, errors = _page(browser)
     _login(page, base, "admin")
     page.wait_for_selector("#map[data-rendered]", timeout=15000)
-    assert int(page.get_attribute("#map", "data-rendered")) >= 25  # provinces with projects
+    assert int(page.get_attribute("#map", "data-rendered")) == 31  # outflow of every province
+    page.select_option("#specialty", "cardiovascular")
+    page.wait_for_selector("#map[data-rendered]", timeout=15000)
+    assert "specialty=cardiovascular" in page.url
     assert page.locator("#map canvas").count() >= 1
     assert _shot(page, "01-national-overview").stat().st_size > 10_000
 

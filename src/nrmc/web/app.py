@@ -23,6 +23,7 @@ from ..db import make_engine, sessionmaker_for
 from . import routes
 from .deps import LoginRequired
 from .guards import AdmissionLimit, RefuseNulBytes, pool_capacity
+from .outflow import OutflowCache
 from .security import LoginLimiter, TokenSigner
 from .templating import make_templates
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.tokens = TokenSigner(settings.secret_key)
     app.state.limiter = LoginLimiter()
     app.state.templates = make_templates()
+    app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")

@@ -21,7 +21,7 @@ from . import auth
 
 def routers() -> list[APIRouter]:
     return [
-        auth.router, users_api.router, regions_api.router, hospitals_api.router,
+        auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
         collaboration_api.router,
         regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from ...core.enums import Level
+from ...web import outflow
 from ...web.deps import ApiScope, SessionDep
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
 from ..hospitals import service as hospitals
@@ -74,3 +76,39 @@ def get_children(code: str, session: SessionDep, scope: ApiScope,
     if fmt != TableFormat.json:
         return download(rows, fmt, f"regions-{code}", columns=list(RegionStats.model_fields))
     return rows
+
+
+class OutflowRow(BaseModel):
+    """Residents' discharges of one unit, year and specialty, and the share treated elsewhere."""
+
+    region: str
+    region_name: str | None
+    year: int
+    specialty: str | None
+    discharges: int
+    treated_outside: int
+    outflow_rate: float
+    top_destination: str | None
+    top_destination_share: float | None
+
+
+metrics = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
+
+
+@metrics.get("/outflow", response_model=Page[OutflowRow], responses=DOWNLOADS)
+def get_outflow(
+    request: Request, session: SessionDep, scope: ApiScope,
+    level: Annotated[Level, Query()] = Level.province,
+    specialty: Annotated[str, Query(max_length=32, description="a specialty, or all")] = "all",
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    within: Annotated[str | None, Query(pattern=r"^[0-9]{2,6}$")] = None,
+    limit: Limit = 500, offset: Offset = 0, fmt: FormatQuery = TableFormat.json,
+) -> Page[OutflowRow] | Response:
+    """Patient outflow rate by region × year (× specialty), from the loaded discharges;
+    only regions in the caller's scope. Empty when no discharges are loaded."""
+    found = outflow.rows(request.app.state.outflow, session, scope, level=level.value,
+                         specialty=specialty, year=year, within=within)
+    out = [OutflowRow(**r) for r in found]
+    if fmt != TableFormat.json:
+        return download(out, fmt, "outflow", columns=list(OutflowRow.model_fields))
+    return Page(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)

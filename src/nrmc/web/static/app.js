@@ -20,7 +20,8 @@
     opts = opts || {};
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.showLoading();
-    var max = Math.max.apply(null, rows.map(function (r) { return r.value || 0; }).concat([1]));
+    var max = Math.max.apply(null, rows.map(function (r) { return r.value || 0; })
+      .concat([opts.percent ? 0.01 : 1]));
     return loadMap(mapCode).then(function (name) {
       chart.hideLoading();
       chart.setOption({

@@ -92,6 +92,7 @@ def main() -> None:
     env = {**os.environ, "NRMC_HOME": str(home)}
     env.pop("NRMC_DATABASE_URL", None)
     nrmc("demo", "--if-missing", env=env)
+    load_before = os.getloadavg()[0]
     port = free_port()
     server = nrmc("serve", "--port", str(port), "--workers", str(args.workers), env=env,
                   background=True)
@@ -123,6 +124,9 @@ def main() -> None:
             (f"GET /api/v1/projects/{project}", f"/api/v1/projects/{project}", api),
             (f"GET /projects/{project} (dashboard)", f"/projects/{project}", {"Cookie": cookie}),
         ]
+        with httpx.Client(base_url=base, timeout=60) as warm:  # fill caches (outflow) first
+            for _, path, headers in targets:
+                warm.get(path, headers=headers)
         latencies, errors, elapsed = asyncio.run(drive(base, args.clients, args.seconds, targets))
     finally:
         server.terminate()  # type: ignore[union-attr]
@@ -133,7 +137,10 @@ def main() -> None:
             server.wait()  # type: ignore[union-attr]
         tmp.cleanup()
     everything = [v for values in latencies.values() for v in values]
-    print(f"{args.clients} clients, {elapsed:.1f} s, {args.workers} worker(s), SQLite demo workspace\n")
+    load = os.getloadavg()[0]
+    print(f"{args.clients} clients, {elapsed:.1f} s, {args.workers} worker(s), SQLite demo "
+          f"workspace, {os.cpu_count()} CPUs, load average before the run {load_before:.1f}, "
+          f"after {load:.1f}\n")
     print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     rows = [(name, values) for name, values in latencies.items()] + [("all", everything)]

@@ -125,3 +125,18 @@ def test_referral_kpis_count_the_projects_network(db):
     assert k.referrals_overdue == 2
     assert kpis.project_kpis(session=db, scope=SYSTEM, project_id=project.id,
                              year=2024).referrals_up == 0
+
+
+def test_kpis_of_a_project_outside_the_scope_are_not_found(db):
+    from nrmc.core.enums import Role
+    from nrmc.core.errors import NotFound
+    from nrmc.domains.users.scope import Scope
+
+    gansu = Scope(role=Role.provincial_officer, username="gansu", province="62")
+    shanghai = Scope(role=Role.provincial_officer, username="sh", province="31")
+    yunnan = Scope(role=Role.provincial_officer, username="yn", province="53")
+    p = jiuquan(db).id
+    assert kpis.project_kpis(session=db, scope=gansu, project_id=p).surgeries == 0
+    assert kpis.project_kpis(session=db, scope=shanghai, project_id=p).surgeries == 0  # output side
+    with pytest.raises(NotFound):
+        kpis.project_kpis(session=db, scope=yunnan, project_id=p)

@@ -182,3 +182,15 @@ def test_a_bad_diagnosis_code_is_refused_before_anything_is_stored():
 def test_referring_to_the_same_hospital_is_refused(net):
     with pytest.raises(Conflict):
         refer(net, frm=COUNTY, to=COUNTY)
+
+
+def test_a_provincial_officer_sees_the_referrals_touching_the_province(net):
+    from nrmc.core.enums import Role
+    from nrmc.domains.users.scope import Scope
+
+    referral = refer(net, frm=COUNTY, to="NRMC-O005")  # Jinta → Shanghai
+    for province in ("62", "31"):
+        officer = Scope(role=Role.provincial_officer, username=province, province=province)
+        assert [r.id for r in referrals.list_referrals(session=net, scope=officer)] == [referral.id]
+    yunnan = Scope(role=Role.provincial_officer, username="yn", province="53")
+    assert referrals.list_referrals(session=net, scope=yunnan) == []

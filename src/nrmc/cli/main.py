@@ -6,6 +6,7 @@ import typer
 
 from . import db, demo, ops, referrals, registry, serve, users
 from .flows import app as flows_app
+from .plan import app as plan_app
 
 app = typer.Typer(
     name="nrmc",
@@ -26,6 +27,7 @@ app.add_typer(registry.alliances, name="alliances")
 app.add_typer(flows_app, name="flows")
 app.add_typer(ops.app, name="ops")
 app.add_typer(referrals.app, name="referrals")
+app.add_typer(plan_app, name="plan")
 
 
 @app.command()

@@ -94,10 +94,12 @@ def build_network(regions: pd.DataFrame, *, existing_tertiary: int, seed: int) -
     grades = {t: iter(_grade(rng, t, sum(1 for x, _ in placements if x == t))) for t in TARGET}
     seq: dict[tuple[Tier, str], int] = defaultdict(int)
     rows: list[dict[str, Any]] = []
-    for (tier, code), bed in zip(placements, beds, strict=True):
+    lookup = regions[["name_zh", "name_en", "lon", "lat"]].to_dict("index")
+    jitter = rng.normal(0, 0.03, size=(len(placements), 2))
+    for (tier, code), bed, (dx, dy) in zip(placements, beds, jitter, strict=True):
         seq[(tier, code)] += 1
         n = seq[(tier, code)]
-        region = regions.loc[code]
+        region = lookup[code]
         zh, en = NAME[tier]
         rows.append({
             "code": f"S{LETTER[tier]}{code}{n:03d}",
@@ -105,8 +107,7 @@ def build_network(regions: pd.DataFrame, *, existing_tertiary: int, seed: int) -
             "name_en": f"{region['name_en']} No. {n} {en} (synthetic)",
             "region_code": code, "tier": tier.value, "grade": str(next(grades[tier])),
             "beds": int(round(bed)),
-            "lon": float(region["lon"] + rng.normal(0, 0.03)),
-            "lat": float(region["lat"] + rng.normal(0, 0.03)),
+            "lon": float(region["lon"] + dx), "lat": float(region["lat"] + dy),
             "synthetic": True, "specialties": [], "source": "synthetic demo network",
         })
     return rows

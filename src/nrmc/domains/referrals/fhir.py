@@ -158,7 +158,7 @@ def import_bundle(*, session: Session, scope: Scope, bundle: dict[str, Any],
         raise FhirInvalid("the bundle holds no ServiceRequest")
     key = next((i["value"] for i in request.get("identifier", []) if i.get("system") == SYS_KEY),
                None) or f"fhir:{_need(request, 'id')}"
-    existing = service._by_key(session, key)
+    existing = service.find_by_key(session, key)
     if existing is not None:
         return existing
     origin = _hospital(session, _need(request, "requester.identifier.value"))

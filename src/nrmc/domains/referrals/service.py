@@ -98,7 +98,7 @@ def create(
     """
     scope.require_write()
     if idempotency_key:
-        existing = _by_key(session, idempotency_key)
+        existing = find_by_key(session, idempotency_key)
         if existing is not None:
             if not _visible(session, scope, existing):
                 raise Conflict("that idempotency key is already used")
@@ -118,7 +118,7 @@ def create(
         status=S.requested.value, requested_at=at, updated_at=at, created_by=scope.actor,
     )
     if not _insert(session, referral):
-        existing = _by_key(session, idempotency_key or "")
+        existing = find_by_key(session, idempotency_key or "")
         if existing is None:
             raise Conflict("the referral could not be stored; retry")
         return existing
@@ -128,7 +128,8 @@ def create(
     return referral
 
 
-def _by_key(session: Session, key: str) -> Referral | None:
+def find_by_key(session: Session, key: str) -> Referral | None:
+    """The referral created with this idempotency key, if any."""
     return session.scalars(select(Referral).where(Referral.idempotency_key == key)).first()
 
 

@@ -1,0 +1,362 @@
+"""`nrmc plan`: siting, accessibility, catchments, bed sizing and saved scenarios.
+
+This layer reads data (the shipped regions table, user CSV files, the hospital registry when it
+exists) and hands plain arrays to `nrmc.planning`, which never reads anything itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+
+from ..core.errors import NrmcError
+from ..planning import accessibility as acc
+from ..planning import beds as bedsmod
+from ..planning import scenarios as sc
+from ..planning.catchments import delaunay_adjacency, plurality_catchments
+from ..planning.errors import InvalidInput
+from ..planning.siting import MCLP, PMedian, Recapture
+from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
+from .context import fail, settings
+from .output import OutputFormat, emit, emit_one
+
+app = typer.Typer(help="Plan centres: siting, accessibility, catchments, beds, scenarios.",
+                  no_args_is_help=True)
+scenarios_app = typer.Typer(help="Saved planning runs.", no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
+
+FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv")
+
+
+class Objective(StrEnum):
+    coverage = "coverage"
+    median = "median"
+    recapture = "recapture"
+
+
+class Method(StrEnum):
+    two = "2sfca"
+    enhanced = "e2sfca"
+    three = "3sfca"
+    gravity = "gravity"
+
+
+# --- reading inputs ----------------------------------------------------------------------------
+
+def _regions() -> pd.DataFrame:
+    with resources.files("nrmc.data").joinpath("regions.csv").open("rb") as fh:
+        return pd.read_csv(fh, dtype={"code": str, "parent_code": str})
+
+
+def _counties(province: str | None) -> pd.DataFrame:
+    df = _regions()
+    df = df[df["level"] == "county"]
+    if province:
+        df = df[df["code"].str[:2] == province[:2]]
+        if df.empty:
+            raise InvalidInput(f"no counties in province {province!r}")
+    return df.reset_index(drop=True)
+
+
+def _csv(path: Path, required: list[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise InvalidInput(f"{path}: file not found")
+    df = pd.read_csv(path, dtype=str)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; "
+                           f"expected {', '.join(required)}")
+    return df
+
+
+def _weights_file(path: Path, codes: pd.Series, what: str) -> np.ndarray:
+    df = _csv(path, ["region_code", "weight"])
+    w = pd.to_numeric(df["weight"], errors="coerce")
+    if w.isna().any():
+        raise InvalidInput(f"{path}: {what} weight is not a number on data row "
+                           f"{int(w.isna().to_numpy().argmax()) + 1}")
+    return codes.map(dict(zip(df["region_code"], w, strict=True))).fillna(0.0).to_numpy()
+
+
+def _candidates(spec: str, province: str | None) -> pd.DataFrame:
+    if spec == "tertiary":
+        try:
+            from ..domains.hospitals.service import hospital_table
+        except ImportError as exc:
+            raise InvalidInput("--candidates tertiary needs the hospital registry "
+                               "(nrmc.domains.hospitals), which is not installed; "
+                               "pass --candidates FILE instead") from exc
+        from .context import db_session
+
+        with db_session() as session:
+            df = hospital_table(session=session)
+        df = df[df["tier"].astype(str).str.lower() == "tertiary"]
+        if province:
+            df = df[df["region_code"].astype(str).str[:2] == province[:2]]
+        df = df.rename(columns={"beds": "capacity"})
+    else:
+        df = _csv(Path(spec), ["code", "name_zh", "lon", "lat"])
+    df = df.reset_index(drop=True)
+    for col in ("lon", "lat") + (("capacity",) if "capacity" in df.columns else ()):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    if df[["lon", "lat"]].isna().any().any():
+        raise InvalidInput("candidate coordinates (lon, lat) must all be numbers")
+    if df.empty:
+        raise InvalidInput("no candidate sites")
+    return df
+
+
+def _cost(demand: pd.DataFrame, cand: pd.DataFrame, travel_times: Path | None) -> np.ndarray:
+    if travel_times is None:
+        return travel_minutes(demand[["lon", "lat"]].to_numpy(), cand[["lon", "lat"]].to_numpy())
+    df = _csv(travel_times, ["origin_code", "destination_code", "minutes"])
+    return matrix_from_pairs(demand["code"].tolist(), cand["code"].astype(str).tolist(),
+                             df["origin_code"], df["destination_code"],
+                             pd.to_numeric(df["minutes"], errors="coerce"))
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+@app.command()
+def site(
+    specialty: str = typer.Option(..., help="specialty the centre serves"),
+    p: int = typer.Option(..., "--p", help="number of sites to open (counts --existing)"),
+    objective: Objective = typer.Option(Objective.coverage, help="coverage|median|recapture"),
+    radius_min: float = typer.Option(120.0, "--radius-min", help="travel-time radius, minutes"),
+    province: str | None = typer.Option(None, help="restrict demand (and tertiary) to a province"),
+    candidates: str = typer.Option("tertiary", help="'tertiary' (registry) or CSV code,name_zh,"
+                                                    "lon,lat[,capacity]"),
+    existing: str | None = typer.Option(None, help="comma-separated candidate codes kept open"),
+    demand: Path | None = typer.Option(None, help="CSV region_code,weight (default population)"),
+    outflow: Path | None = typer.Option(None, help="CSV region_code,weight for --objective "
+                                                   "recapture"),
+    travel_times: Path | None = typer.Option(None, help="CSV origin_code,destination_code,"
+                                                        "minutes replacing the road model"),
+    name: str = typer.Option("", help="label stored with the scenario"),
+    save: bool = typer.Option(True, help="save the run as a scenario"),
+    fmt: OutputFormat = FormatOpt,
+) -> None:
+    """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a scenario."""
+    try:
+        counties = _counties(province)
+        cand = _candidates(candidates, province)
+        codes = cand["code"].astype(str)
+        if objective == Objective.recapture:
+            if outflow is None:
+                raise InvalidInput("--objective recapture needs --outflow FILE "
+                                   "(region_code, weight: outflow patients per county)")
+            weights = _weights_file(outflow, counties["code"], "outflow")
+        elif demand is not None:
+            weights = _weights_file(demand, counties["code"], "demand")
+        else:
+            weights = counties["population"].to_numpy(dtype=float)
+        ex_idx = None
+        if existing:
+            wanted = [c.strip() for c in existing.split(",") if c.strip()]
+            unknown = [c for c in wanted if c not in set(codes)]
+            if unknown:
+                raise InvalidInput(f"--existing codes not among the candidates: {unknown}")
+            ex_idx = [int(np.flatnonzero(codes == c)[0]) for c in wanted]
+        cost = _cost(counties, cand, travel_times)
+        if objective == Objective.median:
+            caps = cand["capacity"].to_numpy(float) if "capacity" in cand.columns else None
+            if caps is not None and np.isnan(caps).any():
+                caps = None
+            result = PMedian.from_cost_matrix(cost, weights, p, existing=ex_idx,
+                                              capacities=caps).solve()
+        else:
+            model = Recapture if objective == Objective.recapture else MCLP
+            result = model.from_cost_matrix(cost, weights, radius_min, p,
+                                            existing=ex_idx).solve()
+    except NrmcError as exc:
+        fail(exc)
+        return
+    sites = []
+    for j in result.selected:
+        served = result.assignment == j
+        sites.append({"code": codes[j], "name_zh": cand.at[j, "name_zh"],
+                      "lon": float(cand.at[j, "lon"]), "lat": float(cand.at[j, "lat"]),
+                      "regions_served": int(served.sum()),
+                      "weight_served": float(weights[served].sum()),
+                      "existing": bool(ex_idx and j in ex_idx)})
+    summary = {"model": result.model, "objective": result.objective,
+               "covered_weight": result.covered_weight, "covered_share": result.covered_share,
+               "mean_cost": result.mean_cost if objective == Objective.median else None,
+               "total_weight": result.total_weight, "status": result.status, "gap": result.gap,
+               "seconds": result.seconds, "selected_codes": [s["code"] for s in sites]}
+    inputs = {"specialty": specialty, "p_facilities": p, "objective": objective.value,
+              "service_radius": radius_min, "province": province, "candidates": candidates,
+              "existing": existing, "demand": str(demand) if demand else "population",
+              "outflow": str(outflow) if outflow else None,
+              "travel_times": str(travel_times) if travel_times else
+              f"great circle × {DEFAULT_CIRCUITY} at {DEFAULT_SPEED_KMH:g} km/h",
+              "n_demand": len(counties), "n_candidates": len(cand)}
+    if save:
+        scen = sc.save_scenario(settings().scenarios_dir, kind="site", name=name, inputs=inputs,
+                                results={**summary, "sites": sites})
+        summary = {"scenario": scen.id, **summary}
+    if fmt == OutputFormat.json:
+        emit_one({**summary, "sites": sites}, fmt)
+    elif fmt == OutputFormat.csv:
+        emit(sites, fmt)
+    else:
+        emit_one({k: v for k, v in summary.items() if k != "selected_codes"}, fmt)
+        emit(sites, fmt, title="selected sites")
+
+
+@app.command()
+def access(
+    method: Method = typer.Option(Method.two, help="2sfca|e2sfca|3sfca|gravity"),
+    supply: str = typer.Option("tertiary", help="'tertiary' (registry beds) or CSV code,name_zh,"
+                                                "lon,lat,capacity"),
+    radius_min: float | None = typer.Option(60.0, "--radius-min", help="catchment, minutes"),
+    province: str | None = typer.Option(None, help="restrict to one province"),
+    demand: Path | None = typer.Option(None, help="CSV region_code,weight (default population)"),
+    travel_times: Path | None = typer.Option(None, help="CSV origin_code,destination_code,"
+                                                        "minutes"),
+    level: str = typer.Option("county", help="county or province (population-weighted)"),
+    gravity_scale: float = typer.Option(60.0, help="gravity: minutes at which weight is 1"),
+    gravity_alpha: float = typer.Option(-1.0, help="gravity: exponent (negative decays)"),
+    fmt: OutputFormat = FormatOpt,
+) -> None:
+    """Spatial accessibility of supply (e.g. beds) per county or province."""
+    try:
+        counties = _counties(province)
+        sup = _candidates(supply, province)
+        if "capacity" not in sup.columns or sup["capacity"].isna().any():
+            raise InvalidInput("supply needs a numeric capacity column (e.g. beds)")
+        pop = (_weights_file(demand, counties["code"], "demand") if demand is not None
+               else counties["population"].to_numpy(float))
+        cost = _cost(counties, sup, travel_times)
+        s = sup["capacity"].to_numpy(float)
+        if method == Method.two:
+            values = acc.two_stage_fca(pop, s, cost, radius_min)
+        elif method == Method.enhanced:
+            values = acc.enhanced_two_stage_fca(pop, s, cost, radius_min)
+        elif method == Method.three:
+            values = acc.three_stage_fca(pop, s, cost, radius_min)
+        else:
+            values = acc.weighted_catchment(s, cost, radius_min,
+                                            acc.gravity_weight(gravity_scale, gravity_alpha))
+        if level not in {"county", "province"}:
+            raise InvalidInput("--level must be county or province")
+    except NrmcError as exc:
+        fail(exc)
+        return
+    per = 1000.0
+    if level == "province":
+        names = _regions().set_index("code")["name_zh"]
+        labels, means, tot = acc.weighted_mean_by_group(values, pop, counties["code"].str[:2]
+                                                        + "0000")
+        rows = [{"code": c, "name_zh": names.get(c, ""), "population": float(t),
+                 "access_per_1000": float(m * per)} for c, m, t in zip(labels, means, tot,
+                                                                       strict=True)]
+    else:
+        rows = [{"code": c, "name_zh": n, "population": float(p_), "access_per_1000":
+                 float(x * per)} for c, n, p_, x in zip(counties["code"], counties["name_zh"],
+                                                        pop, values, strict=True)]
+    emit(rows, fmt, title=f"{method.value} accessibility (supply per 1,000 residents)")
+
+
+@app.command()
+def catchments(
+    specialty: str = typer.Option(..., help="specialty to build catchments for"),
+    year: int = typer.Option(..., help="discharge year"),
+    flows: Path = typer.Option(..., help="CSV residence_code,hospital_region_code,patients"
+                                         "[,specialty,year] (the flows metrics output)"),
+    province: str | None = typer.Option(None, help="restrict to one province"),
+    min_localization: float | None = typer.Option(None, help="merge areas with LI below this"),
+    min_population: float | None = typer.Option(None, help="merge areas smaller than this"),
+    max_edge_km: float | None = typer.Option(300.0, help="drop adjacency edges longer than this"),
+    fmt: OutputFormat = FormatOpt,
+) -> None:
+    """Dartmouth-style hospital areas with the localization index of each."""
+    try:
+        counties = _counties(province)
+        df = _csv(flows, ["residence_code", "hospital_region_code", "patients"])
+        if "specialty" in df.columns:
+            df = df[df["specialty"] == specialty]
+        if "year" in df.columns:
+            df = df[pd.to_numeric(df["year"], errors="coerce") == year]
+        idx = {c: i for i, c in enumerate(counties["code"])}
+        df = df[df["residence_code"].isin(idx) & df["hospital_region_code"].isin(idx)]
+        if df.empty:
+            raise InvalidInput(f"{flows}: no flows for specialty {specialty!r} in {year} "
+                               "within the selected counties")
+        seeds_codes = sorted(df["hospital_region_code"].unique())
+        col = {c: k for k, c in enumerate(seeds_codes)}
+        f = np.zeros((len(counties), len(seeds_codes)))
+        np.add.at(f, (df["residence_code"].map(idx).to_numpy(),
+                      df["hospital_region_code"].map(col).to_numpy()),
+                  pd.to_numeric(df["patients"], errors="coerce").fillna(0).to_numpy())
+        adj = delaunay_adjacency(counties["lon"].to_numpy(), counties["lat"].to_numpy(),
+                                 max_edge_km)
+        r = plurality_catchments(f, [idx[c] for c in seeds_codes], adj,
+                                 population=counties["population"].to_numpy(float),
+                                 min_localization=min_localization,
+                                 min_population=min_population)
+    except NrmcError as exc:
+        fail(exc)
+        return
+    names = dict(zip(counties["code"], counties["name_zh"], strict=True))
+    rows = [{"area_code": seeds_codes[row["area"]], "name_zh": names[seeds_codes[row["area"]]],
+             **{k: row[k] for k in ("localization_index", "population", "counties")}}
+            for row in r.rows()]
+    emit(rows, fmt, title=f"{specialty} {year} hospital areas")
+
+
+@app.command()
+def beds(
+    admissions_per_year: float = typer.Option(..., help="expected admissions a year"),
+    mean_los: float = typer.Option(..., help="mean length of stay, days"),
+    target_wait: float | None = typer.Option(None, help="max probability of waiting (Erlang C)"),
+    target_block: float | None = typer.Option(None, help="max probability of being turned away "
+                                                         "(Erlang B)"),
+    simulate: bool = typer.Option(False, help="check with a SimPy run, lognormal stays"),
+    los_cv: float = typer.Option(1.0, help="coefficient of variation of stay, for --simulate"),
+    fmt: OutputFormat = FormatOpt,
+) -> None:
+    """Minimum beds for a target probability of waiting or of being turned away."""
+    try:
+        if (target_wait is None) == (target_block is None):
+            raise InvalidInput("give exactly one of --target-wait or --target-block")
+        if target_wait is not None:
+            s = bedsmod.beds_for_wait(admissions_per_year, mean_los, target_wait)
+        else:
+            s = bedsmod.beds_for_block(admissions_per_year, mean_los, target_block)
+        out = s.as_dict()
+        if simulate:
+            sim = bedsmod.simulate(admissions_per_year, mean_los, s.beds, mode=s.target,
+                                   los_cv=los_cv)
+            out |= {"simulated_wait_probability": sim.wait_probability,
+                    "simulated_block_probability": sim.block_probability,
+                    "simulated_occupancy": sim.occupancy}
+    except NrmcError as exc:
+        fail(exc)
+        return
+    emit_one(out, fmt)
+
+
+@scenarios_app.command("list")
+def scenarios_list(fmt: OutputFormat = FormatOpt) -> None:
+    """Saved planning runs, oldest first."""
+    rows = [s.summary() for s in sc.list_scenarios(settings().scenarios_dir)]
+    emit(rows, fmt, columns=["id", "created_at", "kind", "name", "objective", "covered_weight",
+                             "selected"])
+
+
+@scenarios_app.command("compare")
+def scenarios_compare(a: str, b: str, fmt: OutputFormat = FormatOpt) -> None:
+    """Headline numbers and chosen sites of two saved runs side by side."""
+    try:
+        sa = sc.load_scenario(settings().scenarios_dir, a)
+        sb = sc.load_scenario(settings().scenarios_dir, b)
+    except NrmcError as exc:
+        fail(exc)
+        return
+    emit(sc.compare(sa, sb), fmt, columns=["field", "a", "b", "difference"])

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nrmc.planning.errors import InfeasibleProblem, InvalidInput
+from nrmc.planning.siting import LSCP, MCLP, HighsOptions, PMedian, Recapture
+
+
+def brute_pmedian(cost, w, p, existing=()):
+    best = None
+    for combo in itertools.combinations(range(cost.shape[1]), p):
+        if not set(existing) <= set(combo):
+            continue
+        val = float((w * cost[:, list(combo)].min(axis=1)).sum())
+        if best is None or val < best[0] - 1e-9:
+            best = (val, combo)
+    return best
+
+
+def random_instance(seed, n=30, m=8):
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0, 100, (n, 2)), rng.uniform(0, 100, (m, 2))
+    return np.linalg.norm(a[:, None] - b[None], axis=2), rng.integers(1, 50, n).astype(float)
+
+
+# --- published San Francisco values (spopt's test suite) ---------------------------------------
+
+def test_sf_mclp_leaves_21_of_205_tracts_uncovered(sf_instance):
+    cost, pop = sf_instance
+    r = MCLP.from_cost_matrix(cost, pop, service_radius=5000, p_facilities=4).solve()
+    assert r.status == "optimal"
+    assert int((r.assignment < 0).sum()) == 21
+    assert 100 * (r.assignment >= 0).mean() == pytest.approx(89.75609756097561)
+
+
+def test_sf_pmedian_mean_distance_matches_spopt(sf_instance):
+    cost, pop = sf_instance
+    r = PMedian.from_cost_matrix(cost, pop, p_facilities=4).solve()
+    assert r.mean_cost == pytest.approx(2982.1268579890657, rel=1e-9)
+    assert r.objective == pytest.approx(float((pop * cost[np.arange(205), r.assignment]).sum()))
+
+
+def test_sf_pmedian_sparse_start_reaches_the_same_optimum(sf_instance):
+    cost, pop = sf_instance
+    r = PMedian.from_cost_matrix(cost, pop, p_facilities=4).solve(neighbours=2)
+    assert r.mean_cost == pytest.approx(2982.1268579890657, rel=1e-9)
+    assert r.iterations > 1
+
+
+def test_sf_lscp_covers_every_tract(sf_instance):
+    cost, _ = sf_instance
+    r = LSCP.from_cost_matrix(cost, service_radius=8000).solve()
+    assert ((cost[:, r.selected] <= 8000).any(axis=1)).all()
+    assert r.objective == len(r.selected)
+
+
+# --- agreement with brute force ----------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pmedian_matches_enumeration(seed):
+    cost, w = random_instance(seed)
+    val, combo = brute_pmedian(cost, w, 3)
+    r = PMedian.from_cost_matrix(cost, w, 3).solve()
+    assert r.objective == pytest.approx(val)
+    assert r.selected.tolist() == sorted(combo)
+    assert r.gap <= 1e-6
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pmedian_restricted_neighbourhoods_still_prove_the_optimum(seed):
+    cost, w = random_instance(seed, n=60, m=12)
+    val, _ = brute_pmedian(cost, w, 3)
+    assert PMedian.from_cost_matrix(cost, w, 3).solve(neighbours=1).objective == pytest.approx(val)
+
+
+def test_pmedian_keeps_existing_sites_open():
+    cost, w = random_instance(7)
+    val, combo = brute_pmedian(cost, w, 3, existing=(5,))
+    r = PMedian.from_cost_matrix(cost, w, 3, existing=[5]).solve()
+    assert 5 in r.selected
+    assert r.objective == pytest.approx(val)
+
+
+def test_capacitated_pmedian_respects_capacity():
+    cost = np.array([[0, 10], [1, 9], [2, 8], [10, 0]], dtype=float)
+    w = np.array([5.0, 5, 5, 1])
+    free = PMedian.from_cost_matrix(cost, w, 2).solve()
+    assert free.assignment.tolist() == [0, 0, 0, 1]
+    cap = PMedian.from_cost_matrix(cost, w, 2, capacities=[10, 10]).solve()
+    load = np.bincount(cap.assignment, weights=w, minlength=2)
+    assert (load <= 10 + 1e-9).all()
+    assert cap.assignment.tolist() == [0, 0, 1, 1]
+    assert cap.objective == pytest.approx(0 + 5 + 40 + 0)
+
+
+def test_mclp_coverage_matches_enumeration():
+    cost, w = random_instance(3, n=40, m=9)
+    r = MCLP.from_cost_matrix(cost, w, service_radius=25, p_facilities=3).solve()
+    best = max(float(w[(cost[:, list(c)] <= 25).any(axis=1)].sum())
+               for c in itertools.combinations(range(9), 3))
+    assert r.covered_weight == pytest.approx(best)
+    covered = (cost[:, r.selected] <= 25).any(axis=1)
+    assert ((r.assignment >= 0) == covered).all()
+
+
+def test_recapture_weights_by_outflow_not_by_counting_points():
+    cost = np.array([[1, 50], [1, 50], [1, 50], [50, 1]], dtype=float)
+    outflow = np.array([1.0, 1, 1, 100])
+    r = Recapture.from_cost_matrix(cost, outflow, service_radius=10, p_facilities=1).solve()
+    assert r.model == "recapture"
+    assert r.selected.tolist() == [1]
+    assert r.covered_weight == 100
+    assert r.covered_share == pytest.approx(100 / 103)
+
+
+def test_result_is_immutable():
+    cost, w = random_instance(1)
+    r = PMedian.from_cost_matrix(cost, w, 2).solve()
+    with pytest.raises(ValueError):
+        r.selected[0] = 3
+    with pytest.raises(AttributeError):
+        r.objective = 0  # type: ignore[misc]
+
+
+def test_time_limited_solve_reports_status_and_gap():
+    cost, w = random_instance(2)
+    r = PMedian.from_cost_matrix(cost, w, 2).solve(HighsOptions(time_limit=30))
+    assert r.status in {"optimal", "time_limit"}
+    assert r.gap >= 0
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+def test_negative_weights_are_refused():
+    with pytest.raises(InvalidInput, match="≥ 0"):
+        PMedian.from_cost_matrix(np.ones((2, 2)), [1, -1], 1)
+
+
+def test_p_larger_than_candidates_is_refused():
+    with pytest.raises(InvalidInput, match="larger than the 2 candidate"):
+        MCLP.from_cost_matrix(np.ones((2, 2)), [1, 1], 1, 3)
+
+
+def test_nan_costs_are_refused():
+    cost = np.ones((2, 2))
+    cost[1, 0] = np.nan
+    with pytest.raises(InvalidInput, match="NaN"):
+        PMedian.from_cost_matrix(cost, [1, 1], 1)
+
+
+def test_more_existing_sites_than_p_is_refused():
+    with pytest.raises(InvalidInput, match="existing"):
+        PMedian.from_cost_matrix(np.ones((2, 3)), [1, 1], 1, existing=[0, 1])
+
+
+def test_total_capacity_below_demand_is_infeasible_and_says_so():
+    with pytest.raises(InfeasibleProblem, match="total capacity 5 is below total demand 10"):
+        PMedian.from_cost_matrix(np.ones((2, 2)), [5, 5], 2, capacities=[2, 3])
+
+
+def test_capacity_of_p_sites_below_demand_is_infeasible():
+    with pytest.raises(InfeasibleProblem, match="largest capacity 1 sites"):
+        PMedian.from_cost_matrix(np.ones((2, 2)), [5, 5], 1, capacities=[6, 6])
+
+
+def test_lscp_with_an_unreachable_row_is_infeasible():
+    with pytest.raises(InfeasibleProblem, match="no candidate within"):
+        LSCP.from_cost_matrix(np.array([[1.0, 2], [50, 60]]), service_radius=10)
+
+
+def test_row_that_reaches_no_candidate_cannot_be_assigned():
+    with pytest.raises(InfeasibleProblem, match="cannot reach"):
+        PMedian.from_cost_matrix(np.array([[1.0, 2], [np.inf, np.inf]]), [1, 1], 1)

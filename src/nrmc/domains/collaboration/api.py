@@ -42,9 +42,11 @@ class MonthOnSite(BaseModel):
     experts: int
 
 
-def active_years(session: Session, scope: Scope, project_id: int) -> list[int]:
+def active_years(session: Session, scope: Scope, project_id: int,
+                 found: list | None = None) -> list[int]:
     """Calendar years with any dispatch on site (the range the trend charts cover)."""
-    found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
+    if found is None:
+        found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
     if not found:
         return []
     first = min(d.start_date for d in found).year
@@ -61,11 +63,29 @@ def kpi_report(session: Session, scope: Scope, project_id: int, year: int | None
     return KpiReport(year=year, kpis=figures, year_on_year=change)
 
 
-def on_site_by_month(session: Session, scope: Scope, project_id: int) -> list[MonthOnSite]:
+def change(this: ProjectKpis, last: ProjectKpis) -> dict[str, YearOnYear]:
+    """Year on year from two periods' KPIs, as `kpis.year_on_year` computes it (for callers
+    that already hold both years, e.g. from a trend)."""
+    before = last.model_dump()
+    out = {}
+    for key, value in this.model_dump().items():
+        if key in ("project_id", "period_start", "period_end") or isinstance(value, dict):
+            continue
+        previous = before[key]
+        delta = None if value is None or previous is None else round(value - previous, 4)
+        pct = round(delta / previous * 100, 1) if delta is not None and previous else None
+        out[key] = YearOnYear(value=value, previous=previous, change=delta, change_pct=pct)
+    return out
+
+
+def on_site_by_month(session: Session, scope: Scope, project_id: int,
+                     found: list | None = None) -> list[MonthOnSite]:
     """Experts on site per month (a dispatch counts in every month it overlaps): the dispatch
     timeline the dashboard draws."""
     counts: Counter[str] = Counter()
-    for d in service.list_dispatches(session=session, scope=scope, project_id=project_id):
+    if found is None:
+        found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
+    for d in found:
         y, m = d.start_date.year, d.start_date.month
         while (y, m) <= (d.end_date.year, d.end_date.month):
             counts[f"{y:04d}-{m:02d}"] += 1

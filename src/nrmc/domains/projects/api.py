@@ -68,7 +68,7 @@ def list_projects(
         limit, offset = EXPORT_LIMIT, 0
     items, total = service.list_visible(session=session, scope=scope, batch=batch,
                                         province=province, limit=limit, offset=offset)
-    service.prefetch_hospitals(session=session, projects=items)
+    _loaded = service.prefetch_hospitals(session=session, projects=items)
     out = [service.to_out(session, p) for p in items]
     if fmt != TableFormat.json:
         return download(out, fmt, "projects", columns=list(ProjectOut.model_fields))

@@ -32,7 +32,7 @@ def project_list(request: Request, session: SessionDep, user: PageUser,
                  batch: Annotated[int | None, Query(ge=1, le=5)] = None) -> HTMLResponse:
     scope = Scope.for_user(user)
     found, total = service.list_visible(session=session, scope=scope, batch=batch)
-    service.prefetch_hospitals(session=session, projects=found)
+    _loaded = service.prefetch_hospitals(session=session, projects=found)
     return render(request, "projects/list.html", user, batch=batch, total=total,
                   projects=[service.to_out(session, p) for p in found])
 
@@ -66,20 +66,25 @@ TREND_SERIES = [("surgeries", "手术 surgeries"), ("outpatients", "门诊/10 ou
 def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
     """The operations panels: KPIs of the latest active year with year on year, yearly
     trends, experts on site per month, recent dispatches, technologies and site visits."""
-    years = ops_api.active_years(session, scope, project_id)
+    dispatches = collaboration.list_dispatches(session=session, scope=scope, project_id=project_id)
+    years = ops_api.active_years(session, scope, project_id, dispatches)
     if not years:
         return {"ops": None}
     year = years[-1]
-    trend = [kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
-             for y in years]
+    # One KPI computation per year serves the trend and the year-on-year cards.
+    wanted = sorted({*years, year - 1})
+    by_year = {y: kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
+               for y in wanted}
+    trend = [by_year[y] for y in years]
     series = [{"name": label, "data": [
         (getattr(k, field) or 0) / (10 if field == "outpatients" else 1) for k in trend]}
         for field, label in TREND_SERIES]
-    dispatches = collaboration.list_dispatches(session=session, scope=scope, project_id=project_id)
+    report = ops_api.KpiReport(year=year, kpis=by_year[year],
+                               year_on_year=ops_api.change(by_year[year], by_year[year - 1]))
     return {"ops": {
-        "year": year, "report": ops_api.kpi_report(session, scope, project_id, year),
+        "year": year, "report": report,
         "cards": KPI_CARDS, "years": years, "series": series,
-        "timeline": ops_api.on_site_by_month(session, scope, project_id),
+        "timeline": ops_api.on_site_by_month(session, scope, project_id, dispatches),
         "dispatches": [collaboration.to_out(session, d) for d in dispatches[-12:][::-1]],
         "dispatch_total": len(dispatches),
         "technologies": ledger.list_technologies(session=session, scope=scope,

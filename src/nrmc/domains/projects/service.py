@@ -245,10 +245,12 @@ def update(
     return project
 
 
-def prefetch_hospitals(*, session: Session, projects: list[Project]) -> None:
+def prefetch_hospitals(*, session: Session, projects: list[Project]) -> list[Hospital]:
     """Load every hospital the projects name in one query, so to_out's lookups hit the
-    session's identity map instead of issuing two queries per project."""
+    session's identity map instead of issuing two queries per project. The identity map holds
+    objects weakly: keep the returned list alive while calling to_out."""
     codes_needed = {p.project_hospital_code for p in projects} | {p.output_hospital_code
                                                                  for p in projects}
-    if codes_needed:
-        list(session.scalars(select(Hospital).where(Hospital.code.in_(codes_needed))))
+    if not codes_needed:
+        return []
+    return list(session.scalars(select(Hospital).where(Hospital.code.in_(codes_needed))))

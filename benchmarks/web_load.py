@@ -122,7 +122,7 @@ def main() -> None:
             ("GET /api/v1/metrics/programme", "/api/v1/metrics/programme", api),
             ("GET /api/v1/projects?limit=50", "/api/v1/projects?limit=50", api),
             (f"GET /api/v1/projects/{project}", f"/api/v1/projects/{project}", api),
-            (f"GET /projects/{project} (dashboard)", f"/projects/{project}", {"Cookie": cookie}),
+            ("GET /api/v1/metrics/outflow", "/api/v1/metrics/outflow?level=province", api),
         ]
         with httpx.Client(base_url=base, timeout=60) as warm:  # fill caches (outflow) first
             for _, path, headers in targets:

@@ -32,6 +32,10 @@ class OutflowCache:
     flows_dir: Path
     engine: str = "duckdb"
     _frames: dict[tuple[str, bool, int], pd.DataFrame] = field(default_factory=dict)
+    # (level, version) → {(specialty or ALL, year): [row, ...]}: the rows the pages and the API
+    # ask for, split once so a request only looks them up and filters by scope.
+    _slices: dict[tuple[str, int], dict[tuple[str, int], list[dict[str, Any]]]] = field(
+        default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def available(self) -> bool:
@@ -52,6 +56,31 @@ class OutflowCache:
                     engine=self.engine)  # type: ignore[arg-type]
             return self._frames[key]
 
+    def sliced(self, session: Session, *, level: str) -> dict[tuple[str, int], list[dict[str, Any]]]:
+        """Rows by (specialty or ALL, year) for `level`; {} when no discharges are loaded."""
+        version = store.read_manifest(self.flows_dir).version
+        key = (level, version)
+        if key not in self._slices:
+            out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+            for by_specialty in (False, True):
+                frame = self.frame(session, level=level, by_specialty=by_specialty)
+                if frame is None:
+                    return {}
+                for record in _records(frame):
+                    spec = record["specialty"] if by_specialty else ALL
+                    out.setdefault((spec, record["year"]), []).append(record)
+            with self._lock:
+                self._slices = {k: v for k, v in self._slices.items() if k[1] == version}
+                self._slices[key] = out
+        return self._slices[key]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    ints = ("year", "discharges", "treated_outside")
+    return [{k: (int(v) if k in ints and v is not None else v) for k, v in row.items()}
+            for row in out]
+
 
 def visible_codes(session: Session, scope: Scope) -> set[str] | None:
     """Region codes the caller may see (None: all of them)."""
@@ -67,23 +96,16 @@ def rows(
 ) -> list[dict[str, Any]]:
     """Outflow rows for one specialty (or all) and year (or every year), scope-filtered;
     `within` keeps units inside one province or prefecture."""
-    frame = cache.frame(session, level=level, by_specialty=specialty != ALL)
-    if frame is None:
-        return []
-    if specialty != ALL:
-        frame = frame[frame["specialty"] == specialty]
-    if year is not None:
-        frame = frame[frame["year"] == year]
+    sliced = cache.sliced(session, level=level)
+    found = [r for (spec, y), part in sorted(sliced.items(), key=lambda kv: kv[0][1])
+             if spec == specialty and (year is None or y == year) for r in part]
     if within:
-        frame = frame[frame["region"].str.startswith(within)]
+        found = [r for r in found if r["region"].startswith(within)]
     allowed = visible_codes(session, scope)
     if allowed is not None:
-        frame = frame[frame["region"].isin(allowed)]
-    out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return [{k: (int(v) if k in ("year", "discharges", "treated_outside") and v is not None
-                 else v) for k, v in row.items()} for row in out]
+        found = [r for r in found if r["region"] in allowed]
+    return found
 
 
 def years(cache: OutflowCache, session: Session) -> list[int]:
-    frame = cache.frame(session, level="province", by_specialty=False)
-    return [] if frame is None else sorted(int(y) for y in frame["year"].unique())
+    return sorted({y for (spec, y) in cache.sliced(session, level="province") if spec == ALL})

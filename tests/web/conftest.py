@@ -22,6 +22,21 @@ from .cast import PASSWORD, Cast
 USERS = ("admin", "analyst", "gansu", "jiuquan", "jinta", "henan")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2 with its production cost (64 MiB, 3 passes) makes each of the hundreds of test
+    logins slow; the tests check behaviour, not the cost, so they hash cheaply. Hashes carry
+    their parameters, so verification is unchanged."""
+    from argon2 import PasswordHasher
+
+    from nrmc.domains.users import service as users
+
+    original = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    users._hasher = original
+
+
 def make_web(backend: str, directory: Path, template: Path) -> tuple[Engine, Cast]:
     url = fresh_workspace_url(backend, directory, template)
     engine = make_engine(url)
@@ -43,20 +58,31 @@ def cast(web_store: tuple[Engine, Cast]) -> Cast:
     return web_store[1]
 
 
+_DATASETS: dict[str, Path] = {}
+
+
 def with_discharges(engine: Engine, home: Path) -> Settings:
-    """Settings for a workspace at `home` holding a small synthetic discharge dataset."""
+    """Settings for a workspace at `home` holding a small synthetic discharge dataset (made
+    once per test session from the cast's registry, then copied: every store is seeded alike)."""
+    import shutil
+    import tempfile
+
     from nrmc.domains.hospitals import service as hospitals
     from nrmc.domains.projects import service as projects
     from nrmc.domains.regions import service as regions
     from nrmc.flows.synth import write_synthetic_dataset
 
     settings = Settings(home=home, env="test")
-    with session_scope(engine) as session:
-        tables = {"regions": regions.region_table(session=session),
-                  "hospitals": hospitals.hospital_table(session=session),
-                  "projects": projects.project_table(session=session)}
-    write_synthetic_dataset(settings.flows_dir, **tables, rows=20_000, years=[2023, 2024],
-                            seed=5, pseudonym_key=settings.pseudonym_key)
+    if "flows" not in _DATASETS:
+        with session_scope(engine) as session:
+            tables = {"regions": regions.region_table(session=session),
+                      "hospitals": hospitals.hospital_table(session=session),
+                      "projects": projects.project_table(session=session)}
+        made = Path(tempfile.mkdtemp(prefix="nrmc-web-flows-")) / "flows"
+        write_synthetic_dataset(made, **tables, rows=20_000, years=[2023, 2024], seed=5,
+                                pseudonym_key=settings.pseudonym_key)
+        _DATASETS["flows"] = made
+    shutil.copytree(_DATASETS["flows"], settings.flows_dir)
     return settings
 
 

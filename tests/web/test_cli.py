@@ -41,3 +41,12 @@ def test_users_add_is_audited(nrmc_env):
 def test_serve_has_host_and_port_options():
     result = run("serve", "--help")
     assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output
+
+
+def test_start_prints_the_summary_and_the_logins(nrmc_env):
+    run("users", "add", "admin", "--role", "national_admin", "--password-stdin",
+        input="nrmc-demo-2024\n")
+    result = run("start", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "national summary" in result.output and "admin" in result.output
+    assert "nrmc-demo-2024" in result.output  # a demo login: its password is printed

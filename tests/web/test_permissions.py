@@ -11,7 +11,7 @@ import pytest
 from .cast import JINTA, Cast
 
 ROLES = ("admin", "analyst", "gansu", "henan", "jiuquan", "jinta")
-RESOURCES = ("region", "hospital", "project", "alliance", "referral", "user")
+RESOURCES = ("region", "hospital", "project", "operations", "alliance", "referral", "user")
 
 
 def objects(c: Cast) -> dict[str, dict[str, str]]:
@@ -28,6 +28,9 @@ def objects(c: Cast) -> dict[str, dict[str, str]]:
         "project": {"jiuquan": f"/api/v1/projects/{c.jiuquan_project}",
                     "gansu_other": f"/api/v1/projects/{c.gansu_other_project}",
                     "henan": f"/api/v1/projects/{c.henan_project}"},
+        "operations": {"jiuquan": f"/api/v1/projects/{c.jiuquan_project}/kpis",
+                       "gansu_other": f"/api/v1/projects/{c.gansu_other_project}/dispatches",
+                       "henan": f"/api/v1/projects/{c.henan_project}/technologies"},
         "alliance": {"jinta": f"/api/v1/alliances/{c.jinta_alliance}",
                      "jiuquan": f"/api/v1/alliances/{c.jiuquan_alliance}",
                      "henan": f"/api/v1/alliances/{c.henan_alliance}"},
@@ -54,6 +57,8 @@ VISIBLE: dict[str, dict[str, set[str]]] = {
 
 
 def visible(role: str, resource: str, everything: dict[str, dict[str, str]]) -> set[str]:
+    if resource == "operations":  # a project's ledger is visible exactly when the project is
+        resource = "project"
     if role in ("admin", "analyst") and resource != "user":
         return set(everything[resource])
     return VISIBLE[role][resource]

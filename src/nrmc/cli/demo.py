@@ -70,6 +70,5 @@ def start(
                  for name, role, scope in logins]
         console.print("Logins 登录账号:\n" + "\n".join(lines))
     if serve_web:
-        console.print(f"Web platform 网页平台: [bold]http://{host}:{port}/[/bold] "
-                      f"(API docs http://{host}:{port}/api/docs; Ctrl-C stops)")
+        console.print("Web platform 网页平台 (Ctrl-C stops):")
         run(host=host, port=port)

@@ -68,3 +68,9 @@ def test_logout_needs_csrf_and_ends_the_session(fresh):
     token = page_csrf(fresh, "/")
     assert fresh.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     assert fresh.get("/", follow_redirects=False).headers["location"].startswith("/login")
+
+
+def test_responses_carry_security_headers(fresh):
+    response = fresh.get("/login")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"

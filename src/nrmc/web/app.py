@@ -22,7 +22,7 @@ from ..core.errors import Conflict, Forbidden, NotFound, NrmcError
 from ..db import make_engine, sessionmaker_for
 from . import routes
 from .deps import LoginRequired
-from .guards import AdmissionLimit, RefuseNulBytes, pool_capacity
+from .guards import AdmissionLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
 from .outflow import OutflowCache
 from .security import LoginLimiter, TokenSigner
 from .templating import make_templates
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                        https_only=settings.env == "production")
     app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
     app.add_middleware(RefuseNulBytes)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routes.routers():
         app.include_router(router)

@@ -7,6 +7,9 @@ Domain errors map to HTTP here and nowhere else: NotFound → 404, Forbidden →
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -35,8 +38,14 @@ STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     engine = engine or make_engine(settings.db_url)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.env != "test":
+            threading.Thread(target=_warm_outflow, args=(_app,), daemon=True).start()
+        yield
+
     app = FastAPI(
-        title="nrmc API", version=__version__,
+        lifespan=lifespan, title="nrmc API", version=__version__,
         description="National regional medical centres: registry, programme and operations. "
                     "Authenticate with POST /api/v1/auth/token (OAuth2 password form), then send "
                     "`Authorization: Bearer <access_token>`. Every list paginates (limit/offset) "
@@ -61,6 +70,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(router)
     _error_handlers(app)
     return app
+
+
+def _warm_outflow(app: FastAPI) -> None:
+    """Compute the outflow reports once at start, off the request path, so the first visitor
+    of the overview does not wait for the dataset scan."""
+    try:
+        with app.state.sessionmaker() as session:
+            for level in ("province", "prefecture"):
+                app.state.outflow.sliced(session, level=level)
+    except Exception:  # noqa: BLE001 - a failed warm-up only means the first request computes
+        return
 
 
 def _wants_html(request: Request) -> bool:

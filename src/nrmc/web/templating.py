@@ -24,6 +24,8 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 STATUS_ZH = {"candidate": "候选", "approved": "已批复", "under_construction": "建设中",
              "operating": "运行中", "warning_list": "预警名单"}
+REFERRAL_ZH = {"requested": "待接收", "accepted": "已接收", "rejected": "已拒绝", "scheduled": "已预约",
+               "arrived": "已到院", "completed": "已完成", "returned": "已下转", "cancelled": "已撤销"}
 ROLE_ZH = {"national_admin": "国家管理员", "national_analyst": "国家分析员",
            "provincial_officer": "省级专员", "hospital_manager": "医院管理者", "clinician": "临床医生"}
 
@@ -90,5 +92,5 @@ def make_templates() -> Jinja2Templates:
                       autoescape=select_autoescape(["html"]), auto_reload=False)
     env.filters.update(num=num, pct=pct, date_zh=date_zh, specialty=specialty_label,
                        tier=tier_label, kind=kind_label, tojson_safe=to_json)
-    env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH)
+    env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, REFERRAL_ZH=REFERRAL_ZH)
     return Jinja2Templates(env=env)

@@ -3,6 +3,8 @@
 Sources (fetched with `npm pack`, never at run time):
 - htmx.org 2.0.x  → static/vendor/htmx.min.js (BSD-2-Clause, LICENSE copied beside it)
 - echarts 5.x     → static/vendor/echarts.min.js (Apache-2.0, LICENSE and NOTICE copied)
+- swagger-ui-dist 5.x → static/vendor/swagger-ui/ (Apache-2.0): the /api/docs page, which
+  FastAPI would otherwise load from a CDN
 - echarts 4.9.0   → static/maps/: map/json/china.json (provinces) and map/json/province/*.json
   (prefectures of each province). Apache ECharts shipped these files inside its Apache-2.0
   release up to 4.9.0; they are kept in ECharts' compact UTF8Encoding form, which
@@ -23,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "src" / "nrmc" / "web" / "static"
-PACKAGES = {"htmx": "htmx.org@2.0.11", "echarts": "echarts@5.6.0", "maps": "echarts@4.9.0"}
+PACKAGES = {"htmx": "htmx.org@2.0.11", "echarts": "echarts@5.6.0", "maps": "echarts@4.9.0",
+            "swagger": "swagger-ui-dist@5.35.0"}
 
 
 def fetch(spec: str, work: Path) -> Path:
@@ -57,6 +60,11 @@ def main() -> None:
         shutil.copy(echarts / "dist" / "echarts.min.js", vendor / "echarts.min.js")
         shutil.copy(echarts / "LICENSE", vendor / "echarts.LICENSE")
         shutil.copy(echarts / "NOTICE", vendor / "echarts.NOTICE")
+        swagger = fetch(PACKAGES["swagger"], work)
+        (vendor / "swagger-ui").mkdir(exist_ok=True)
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE",
+                     "NOTICE"):
+            shutil.copy(swagger / name, vendor / "swagger-ui" / name)
         old = fetch(PACKAGES["maps"], work)
         shutil.copy(old / "LICENSE", maps / "LICENSE")
         shutil.copy(old / "NOTICE", maps / "NOTICE")

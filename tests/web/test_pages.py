@@ -111,3 +111,10 @@ def test_static_assets_ship_with_licences(client):
                  "/static/maps/100000.json", "/static/maps/620000.json", "/static/maps/LICENSE",
                  "/static/vendor/htmx.LICENSE", "/static/vendor/echarts.LICENSE"]:
         assert client.get(path).status_code == 200, path
+
+
+def test_api_docs_page_loads_nothing_from_a_cdn(client):
+    html = client.get("/api/docs").text
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower().replace("cdn_", "")
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200

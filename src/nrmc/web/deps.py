@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from ..domains.hospitals import service as hospitals
+from ..domains.hospitals.models import Hospital
+from ..domains.projects import service as projects
+from ..domains.projects.models import Project
+from ..domains.regions import service as regions
+from ..domains.regions.models import Region
 from ..domains.users.models import User
 from ..domains.users.scope import Scope
 from .security import same_token
@@ -131,3 +137,25 @@ def client_source(request: Request) -> str:
 
 
 SourceDep = Annotated[str, Depends(client_source)]
+
+
+# --- scoped lookups: the object in the path, or 404 when missing or outside the scope ----------
+
+def current_project(project_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+                    scope: ApiScope) -> Project:
+    return projects.get_visible(session=session, scope=scope, project_id=project_id)
+
+
+def current_hospital(code: Annotated[str, Path(max_length=32)], session: SessionDep,
+                     scope: ApiScope) -> Hospital:
+    return hospitals.get_visible(session=session, scope=scope, code=code)
+
+
+def current_region(code: Annotated[str, Path(max_length=12)], session: SessionDep,
+                   scope: ApiScope) -> Region:
+    return regions.get_visible(session=session, scope=scope, code=code)
+
+
+CurrentProject = Annotated[Project, Depends(current_project)]
+CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
+CurrentRegion = Annotated[Region, Depends(current_region)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ...core.enums import Tier
-from ...web.deps import ApiScope, SessionDep
+from ...web.deps import ApiScope, CurrentHospital, SessionDep
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
 from . import service
 from .schemas import HospitalDetail, HospitalOut
@@ -32,5 +32,5 @@ def list_hospitals(
 
 
 @router.get("/{code}", response_model=HospitalDetail)
-def get_hospital(code: str, session: SessionDep, scope: ApiScope) -> HospitalDetail:
-    return HospitalDetail.model_validate(service.get_visible(session=session, scope=scope, code=code))
+def get_hospital(hospital: CurrentHospital) -> HospitalDetail:
+    return HospitalDetail.model_validate(hospital)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...core.enums import ProjectStatus
-from ...web.deps import ApiScope, SessionDep, SourceDep
+from ...web.deps import ApiScope, CurrentProject, SessionDep, SourceDep
 from ...web.tables import (
     DOWNLOADS,
     EXPORT_LIMIT,
@@ -76,9 +76,8 @@ def list_projects(
 
 
 @router.get("/api/v1/projects/{project_id}", response_model=ProjectDetail)
-def get_project(project_id: DbId, session: SessionDep, scope: ApiScope) -> ProjectDetail:
-    return service.to_detail(session, service.get_visible(session=session, scope=scope,
-                                                          project_id=project_id))
+def get_project(project: CurrentProject, session: SessionDep) -> ProjectDetail:
+    return service.to_detail(session, project)
 
 
 @router.patch("/api/v1/projects/{project_id}", response_model=ProjectDetail,

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from ...core.enums import Level
 from ...web import outflow
-from ...web.deps import ApiScope, SessionDep
+from ...web.deps import ApiScope, CurrentRegion, SessionDep
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
 from ..hospitals import service as hospitals
 from . import service
@@ -43,8 +43,7 @@ def list_regions(
 
 
 @router.get("/{code}", response_model=RegionDetail)
-def get_region(code: str, session: SessionDep, scope: ApiScope) -> RegionDetail:
-    region = service.get_visible(session=session, scope=scope, code=code)
+def get_region(region: CurrentRegion, session: SessionDep) -> RegionDetail:
     return service.detail(session=session, code=region.code)
 
 

@@ -7,13 +7,16 @@ API with Hypothesis directly (its lazy pytest fixture loader does not work with 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 pytestmark = pytest.mark.slow
-EXAMPLES = 12
+# More examples for a deeper run: NRMC_SCHEMATHESIS_EXAMPLES=200 pytest tests/web/test_schema.py
+EXAMPLES = int(os.environ.get("NRMC_SCHEMATHESIS_EXAMPLES", "12"))
 
 
 def test_no_input_makes_the_api_fail_with_5xx(app, tokens):

@@ -44,3 +44,10 @@ def test_province_page_shows_outflow_by_specialty_and_by_prefecture(app):
         login(client, "gansu")
         html = client.get("/regions/620000").text
     assert "分专科外流率" in html and "各地市患者外流率" in html
+
+
+def test_each_gives_one_row_per_specialty(as_user):
+    rows = as_user("gansu").get("/api/v1/metrics/outflow", params={
+        "year": 2024, "specialty": "each", "limit": 500}).json()["items"]
+    assert len({r["specialty"] for r in rows}) > 3 and all(r["specialty"] for r in rows)
+    assert {r["region"] for r in rows} == {"620000"}

@@ -24,7 +24,8 @@ from ..domains.users.scope import Scope
 from ..flows import engine as flows_engine
 from ..flows import store
 
-ALL = "all"
+ALL = "all"  # all specialties together
+EACH = "each"  # every specialty, one row each
 
 
 @dataclass
@@ -97,8 +98,11 @@ def rows(
     """Outflow rows for one specialty (or all) and year (or every year), scope-filtered;
     `within` keeps units inside one province or prefecture."""
     sliced = cache.sliced(session, level=level)
+    def wanted(spec: str) -> bool:
+        return spec != ALL if specialty == EACH else spec == specialty
+
     found = [r for (spec, y), part in sorted(sliced.items(), key=lambda kv: kv[0][1])
-             if spec == specialty and (year is None or y == year) for r in part]
+             if wanted(spec) and (year is None or y == year) for r in part]
     if within:
         found = [r for r in found if r["region"].startswith(within)]
     allowed = visible_codes(session, scope)

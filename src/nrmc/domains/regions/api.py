@@ -98,7 +98,8 @@ metrics = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 def get_outflow(
     request: Request, session: SessionDep, scope: ApiScope,
     level: Annotated[Level, Query()] = Level.province,
-    specialty: Annotated[str, Query(max_length=32, description="a specialty, or all")] = "all",
+    specialty: Annotated[str, Query(max_length=32, description="a specialty; all (together) "
+                                    "or each (one row per specialty)")] = "all",
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     within: Annotated[str | None, Query(pattern=r"^[0-9]{2,6}$")] = None,
     limit: Limit = 500, offset: Offset = 0, fmt: FormatQuery = TableFormat.json,

@@ -118,3 +118,8 @@ def test_api_docs_page_loads_nothing_from_a_cdn(client):
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower().replace("cdn_", "")
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_clinician_lands_on_the_referral_inbox(pages):
+    response = pages("jinta").get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/referrals"

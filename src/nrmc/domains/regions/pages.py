@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ...core.enums import Specialty
+from ...core.enums import Role, Specialty
 from ...web import outflow
 from ...web.deps import PageUser, SessionDep
 from ...web.render import render
@@ -31,10 +31,12 @@ def overview(
     request: Request, session: SessionDep, user: PageUser,
     specialty: Annotated[str, Query(max_length=32)] = outflow.ALL,
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
-) -> HTMLResponse:
+) -> Response:
     """The national map: outflow rate by province for a specialty and year when discharges
     are loaded (else the programme's projects per province), and programme numbers by batch."""
     scope = Scope.for_user(user)
+    if scope.role == Role.clinician:  # a clinician's work is the referral inbox
+        return RedirectResponse("/referrals", status_code=303)
     summary = programme_summary(session, scope)
     cache = request.app.state.outflow
     years = outflow.years(cache, session)

@@ -138,6 +138,9 @@ def spark_backend():
     from nrmc.flows.engine import connect
 
     backend = connect("spark", spark_master="local[2]")
+    # tiny tables: interpreting plans beats compiling them (whole-stage codegen costs seconds)
+    backend._session.conf.set("spark.sql.codegen.wholeStage", "false")
+    backend._session.sparkContext.setLogLevel("ERROR")
     yield backend
     backend._session.stop()
 

@@ -181,3 +181,37 @@ def test_killed_ingest_leaves_dataset_exactly_as_before(tmp_path, fixture_csv, s
     referenced = {(root / p).resolve() for p in store.dataset_files(root)}
     assert set(p.resolve() for p in (root / "data").rglob("*.parquet")) == referenced
     assert not (root / "staging").exists() or not any((root / "staging").iterdir())
+
+
+@pytest.mark.slow
+def test_ingest_killed_while_writing_a_large_file(tmp_path, fixture_csv):
+    """No hook: SIGKILL lands while a 300k-row load is busy writing its staging files."""
+    import signal
+    import time
+
+    import pandas as pd
+
+    root = tmp_path / "flows"
+    _load([fixture_csv], root)
+    before_manifest = (root / "manifest.json").read_bytes()
+    base = pd.DataFrame(fixture_rows())
+    big = base.loc[base.index.repeat(25_000)].reset_index(drop=True)
+    big["record_id"] = [f"B{i}" for i in range(len(big))]
+    source = tmp_path / "big.csv"
+    big.to_csv(source, index=False)
+    REGIONS.to_csv(tmp_path / "regions.csv", index=False)
+    HOSPITALS.to_csv(tmp_path / "hospitals.csv", index=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLER, "never", str(source), str(tmp_path / "regions.csv"),
+         str(tmp_path / "hospitals.csv"), str(root)],
+        env={**os.environ, "PYTHONPATH": str(SRC)}, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not any((root / "staging").rglob("*.parquet")):
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -9
+    assert (root / "manifest.json").read_bytes() == before_manifest
+    assert len(_stored(root)) == 12

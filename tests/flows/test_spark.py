@@ -15,11 +15,9 @@ CASES = [
     ("outflow province", engine.run_outflow, {"level": "province"}),
     ("outflow prefecture by specialty", engine.run_outflow,
      {"level": "prefecture", "by_specialty": True}),
-    ("outflow county", engine.run_outflow, {"level": "county", "years": [2023]}),
     ("matrix", engine.run_matrix, {"origin_level": "county", "destination_level": "province"}),
     ("within county", engine.run_within_county, {}),
     ("reach", engine.run_reach, {}),
-    ("level4 by hospital", engine.run_level4, {"by": "hospital"}),
     ("level4 by prefecture", engine.run_level4, {"by": "prefecture"}),
     ("transfers", engine.run_transfers, {"level": "province", "by_specialty": True}),
     ("demand", engine.run_demand, {}),
@@ -37,8 +35,8 @@ def test_spark_matches_duckdb_on_fixture(name, run, kwargs, loaded_dataset, spar
 def test_spark_matches_duckdb_on_synthetic_sample(synthetic_dataset, spark_backend):
     """A few thousand generated rows exercise ties, nulls and many units at once."""
     root, regions = synthetic_dataset
-    for level in ("province", "prefecture"):
-        duck = engine.run_outflow(root, regions, level=level, by_specialty=True)
-        spark = engine.run_outflow(root, regions, level=level, by_specialty=True,
-                                   backend=spark_backend)
-        pd.testing.assert_frame_equal(duck, spark, check_exact=True)
+    duck = engine.run_outflow(root, regions, level="prefecture", by_specialty=True)
+    spark = engine.run_outflow(root, regions, level="prefecture", by_specialty=True,
+                               backend=spark_backend)
+    assert len(duck) > 500
+    pd.testing.assert_frame_equal(duck, spark, check_exact=True)

@@ -36,7 +36,10 @@ def spark_session(master: str = "local[2]", *, shuffle_partitions: int | None = 
         SparkSession.builder.master(master)
         .appName("nrmc-flows")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # lookup tables are shipped from pandas; Arrow makes that a bulk copy
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     partitions = shuffle_partitions or (2 if local else None)
     if partitions:
@@ -68,7 +71,9 @@ def discharges(backend: Any, dataset_dir: Path, *, years: Sequence[int] | None =
         backend._session.read.parquet(*files).createOrReplaceTempView(view)
         table = backend.table(view)
     else:
-        table = backend.read_parquet(files)
+        # the year is a column in every file; don't let DuckDB re-derive it from the
+        # year=YYYY directory names (hive partitioning) and hide a mismatch
+        table = backend.read_parquet(files, hive_partitioning=False)
     if years:
         table = table.filter(table.year.isin(list(years)))
     return table

@@ -66,7 +66,11 @@ class Reference:
     def build(cls, regions: pd.DataFrame, hospitals: pd.DataFrame) -> Reference:
         codes = hospitals["code"].astype(str).str.strip()
         region = hospitals["region_code"].astype(str).str.strip().str.zfill(6)
-        return cls(leaf_codes(regions), dict(zip(codes, region, strict=True)))
+        # a hospital placed in an unknown division would vanish from every flow metric
+        # (they join on the division), so it cannot receive records
+        known = set(regions["code"].astype(str).str.zfill(6))
+        located = {c: r for c, r in zip(codes, region, strict=True) if r in known}
+        return cls(leaf_codes(regions), located)
 
 
 def _batches(path: Path) -> Iterator[pd.DataFrame]:
@@ -128,7 +132,8 @@ def validate(
     bad("residence_code", "is not a known county (finest division) code",
         ~residence.isin(ref.residences))
     hospital = f["hospital_code"].str.strip()
-    bad("hospital_code", "is not a registered hospital", ~hospital.isin(ref.hospital_region))
+    bad("hospital_code", "is not a registered hospital with a known division",
+        ~hospital.isin(ref.hospital_region))
     admitted, discharged = _date(f["admission_date"]), _date(f["discharge_date"])
     bad("admission_date", "is not an ISO date (YYYY-MM-DD)", admitted.isna())
     bad("discharge_date", "is not an ISO date (YYYY-MM-DD)", discharged.isna())
@@ -288,7 +293,8 @@ def _load_incoming(
     cols = ", ".join(STORED_COLUMNS)
     con.execute(f"CREATE TEMP TABLE fresh AS SELECT {cols}, {exists} AS _old "
                 "FROM incoming i WHERE _n = 1")
-    summary.already_stored = con.execute("SELECT count(*) FROM fresh WHERE _old").fetchone()[0]
+    (summary.already_stored,) = con.execute(
+        "SELECT count(*) FROM fresh WHERE _old").fetchone() or (0,)
     for year, rows in con.execute(
         "SELECT year, count(*) FROM fresh WHERE NOT _old GROUP BY year ORDER BY year"
     ).fetchall():
@@ -315,8 +321,9 @@ def _write_rejects(
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "row", "fields", "reasons", *INPUT_COLUMNS])
-        for (file, row), found in sorted(by_row.items(), key=lambda kv: (index[kv[0][0]], kv[0][1])):
+        ordered = sorted(by_row.items(), key=lambda kv: (index[kv[0][0]], kv[0][1]))
+        for (file, row), found in ordered:
             raw = rejected.get((index[file], row), {})
+            given = ["" if pd.isna(raw.get(c)) else raw[c] for c in INPUT_COLUMNS]
             writer.writerow([file, row, ";".join(p.field for p in found),
-                             "; ".join(p.reason for p in found),
-                             *("" if pd.isna(raw.get(c)) else raw.get(c, "") for c in INPUT_COLUMNS)])
+                             "; ".join(p.reason for p in found), *given])

@@ -154,14 +154,14 @@ class Load:
         the next writer), which is how a synthetic dataset supersedes the previous one.
         """
         old = read_manifest(self.root)
-        entries = []
+        entries: list[dict[str, Any]] = []
         for path, year, rows in self._files:
             rel = Path("data") / f"year={year}" / path.name
             (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, self.root / rel)
             entries.append({"path": rel.as_posix(), "year": year, "rows": rows})
             _checkpoint("file-moved")
-        for parent in {(self.root / e["path"]).parent for e in entries}:
+        for parent in {(self.root / str(e["path"])).parent for e in entries}:
             _fsync_dir(parent)
         log = {
             "id": self.load_id,

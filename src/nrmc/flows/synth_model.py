@@ -104,7 +104,8 @@ def _region_of(province2: str) -> str:
 
 def _km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
     lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(
+        (lon2 - lon1) / 2) ** 2
     return 6371 * 2 * np.arcsin(np.sqrt(a))
 
 
@@ -153,7 +154,8 @@ class World:
         res_cum = np.cumsum(weight) / weight.sum()
         expected = rows_per_year * weight / weight.sum()
 
-        h = hospitals.reset_index(drop=True)
+        h = hospitals[hospitals["region_code"].astype(str).str.zfill(6).isin(unit.index)]
+        h = h.reset_index(drop=True)  # hospitals in unknown divisions cannot be located
         hosp_code = h["code"].astype(str).to_numpy()
         region = h["region_code"].astype(str).str.zfill(6).to_numpy()
         tier_name = h["tier"].astype(str).to_numpy()
@@ -190,9 +192,10 @@ class World:
             spec = str(p.specialty)
             cols = range(len(SPECIALTIES)) if spec == "comprehensive" else (
                 [SPECIALTIES.index(spec)] if spec in SPECIALTIES else [])
+            opens = int(year)  # type: ignore[arg-type]  # pd.isna ruled out None above
             for s in cols:
-                if int(year) < eff_year[prov, s]:
-                    eff_year[prov, s], eff_hosp[prov, s] = int(year), code_idx[hosp]
+                if opens < eff_year[prov, s]:
+                    eff_year[prov, s], eff_hosp[prov, s] = opens, code_idx[hosp]
 
         return cls(
             res_code=res_code, res_prov=res_prov, res_pref=res_pref, res_cum=res_cum,

@@ -20,6 +20,7 @@ from . import cast as cast_module
 from .cast import PASSWORD, Cast
 
 USERS = ("admin", "analyst", "gansu", "jiuquan", "jinta", "henan")
+_DATASETS: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,6 +36,10 @@ def _cheap_password_hashing() -> Iterator[None]:
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     users._hasher = original
+    import shutil
+
+    for made in _DATASETS.values():  # the shared discharge dataset (see with_discharges)
+        shutil.rmtree(made.parent, ignore_errors=True)
 
 
 def make_web(backend: str, directory: Path, template: Path) -> tuple[Engine, Cast]:
@@ -56,9 +61,6 @@ def web_store(backend: str, tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(scope="module")
 def cast(web_store: tuple[Engine, Cast]) -> Cast:
     return web_store[1]
-
-
-_DATASETS: dict[str, Path] = {}
 
 
 def with_discharges(engine: Engine, home: Path) -> Settings:

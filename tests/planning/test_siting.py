@@ -45,7 +45,7 @@ def test_sf_pmedian_mean_distance_matches_spopt(sf_instance):
 
 def test_sf_pmedian_sparse_start_reaches_the_same_optimum(sf_instance):
     cost, pop = sf_instance
-    r = PMedian.from_cost_matrix(cost, pop, p_facilities=4).solve(neighbours=2)
+    r = PMedian.from_cost_matrix(cost, pop, p_facilities=4).solve(neighbours=2, reduce=False)
     assert r.mean_cost == pytest.approx(2982.1268579890657, rel=1e-9)
     assert r.iterations > 1
 
@@ -73,7 +73,27 @@ def test_pmedian_matches_enumeration(seed):
 def test_pmedian_restricted_neighbourhoods_still_prove_the_optimum(seed):
     cost, w = random_instance(seed, n=60, m=12)
     val, _ = brute_pmedian(cost, w, 3)
-    assert PMedian.from_cost_matrix(cost, w, 3).solve(neighbours=1).objective == pytest.approx(val)
+    model = PMedian.from_cost_matrix(cost, w, 3)
+    assert model.solve(neighbours=1, reduce=False).objective == pytest.approx(val)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lagrangian_reduction_keeps_the_optimum(seed):
+    cost, w = random_instance(seed, n=200, m=40)
+    model = PMedian.from_cost_matrix(cost, w, 5, existing=[seed])
+    fast, plain = model.solve(), model.solve(reduce=False)
+    assert fast.objective == pytest.approx(plain.objective, rel=1e-9)
+    assert seed in fast.selected
+    assert fast.objective == pytest.approx(float((w * cost[np.arange(200), fast.assignment]).sum()))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lagrangian_reduction_with_unreachable_pairs(seed):
+    cost, w = random_instance(seed, n=150, m=30)
+    cost[cost > 45] = np.inf  # sparse reach, as with a travel-time cut-off
+    model = PMedian.from_cost_matrix(cost, w, 6)
+    fast, plain = model.solve(), model.solve(reduce=False)
+    assert fast.objective == pytest.approx(plain.objective, rel=1e-9)
 
 
 def test_pmedian_keeps_existing_sites_open():

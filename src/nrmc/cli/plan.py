@@ -304,7 +304,8 @@ def catchments(
         fail(exc)
         return
     names = dict(zip(counties["code"], counties["name_zh"], strict=True))
-    rows = [{"area_code": seeds_codes[row["area"]], "name_zh": names[seeds_codes[row["area"]]],
+    rows = [{"area_code": seeds_codes[int(row["area"])],
+             "name_zh": names[seeds_codes[int(row["area"])]],
              **{k: row[k] for k in ("localization_index", "population", "counties")}}
             for row in r.rows()]
     emit(rows, fmt, title=f"{specialty} {year} hospital areas")
@@ -328,6 +329,7 @@ def beds(
         if target_wait is not None:
             s = bedsmod.beds_for_wait(admissions_per_year, mean_los, target_wait)
         else:
+            assert target_block is not None
             s = bedsmod.beds_for_block(admissions_per_year, mean_los, target_block)
         out = s.as_dict()
         if simulate:

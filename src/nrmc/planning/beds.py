@@ -191,5 +191,5 @@ def simulate(admissions_per_year: float, mean_los_days: float, beds: int, *,
     env.process(arrivals())
     env.run(until=horizon)
     n = max(tally["arrived"], 1)
-    return SimulationCheck(int(beds), tally["arrived"], tally["blocked"] / n,
+    return SimulationCheck(int(beds), int(tally["arrived"]), tally["blocked"] / n,
                            tally["waited"] / n, tally["bed_days"] / (beds * (horizon - warmup)))

@@ -130,9 +130,10 @@ def nearby_pairs(origins, destinations, *, max_minutes: float | None = None,
         rows = np.repeat(np.arange(len(o)), k)
         cols = idx.ravel()
     else:
-        km = max_minutes * speed_kmh / 60.0 / circuity
+        assert max_minutes is not None
+        reach_km = max_minutes * speed_kmh / 60.0 / circuity
         # chord length for that arc, with a hair of slack; exact filter below
-        chord = 2 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2) * (1 + 1e-9) + 1e-12
+        chord = 2 * np.sin(min(reach_km / EARTH_RADIUS_KM, np.pi) / 2) * (1 + 1e-9) + 1e-12
         lists = tree.query_ball_point(xyz, r=chord)
         counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(o))
         rows = np.repeat(np.arange(len(o)), counts)

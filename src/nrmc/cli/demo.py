@@ -8,9 +8,12 @@ import typer
 from rich.panel import Panel
 
 from ..demo.build import build_demo, demo_exists
+from ..demo.users import DEMO_PASSWORD, DEMO_USERNAMES
+from ..domains.users import service as users
 from ..summary import national_summary
 from .context import db_session, engine, settings
 from .output import console
+from .serve import run
 
 
 def demo(
@@ -35,10 +38,15 @@ def demo(
     console.print(f"demo built in {time.perf_counter() - started:.1f} s (seed {seed})")
 
 
-def start() -> None:
-    """The main job: print the national summary and what to try next."""
+def start(
+    host: str = typer.Option("127.0.0.1", help="address the web platform listens on"),
+    port: int = typer.Option(8000, help="port of the web platform"),
+    serve_web: bool = typer.Option(True, "--serve/--no-serve", help="serve the web platform"),
+) -> None:
+    """The main job: print the national summary and the demo logins, then serve the web app."""
     with db_session() as session:
         s = national_summary(session)
+        logins = [(u.username, u.role, u.scope_code or "—") for u in users.list_users(session=session)]
     tiers = ", ".join(f"{k} {v:,}" for k, v in sorted(s["hospitals_by_tier"].items()))
     batches = ", ".join(f"batch {k}: {v}" for k, v in sorted(
         s["projects_by_batch"].items(), key=lambda kv: (kv[0] == "unknown", str(kv[0]))))
@@ -56,3 +64,11 @@ def start() -> None:
                   "  nrmc regions show 620921\n"
                   "  nrmc alliances show 1\n"
                   "  nrmc hospitals list --region 620900 --tier tertiary")
+    if logins:
+        lines = [f"  {name:<10} {role:<20} {scope:<16}"
+                 f"{' password ' + DEMO_PASSWORD if name in DEMO_USERNAMES else ''}"
+                 for name, role, scope in logins]
+        console.print("Logins 登录账号:\n" + "\n".join(lines))
+    if serve_web:
+        console.print("Web platform 网页平台 (Ctrl-C stops):")
+        run(host=host, port=port)

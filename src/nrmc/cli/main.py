@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, evaluate, ops, referrals, registry, report
+from . import db, demo, evaluate, ops, referrals, registry, report, serve, users
 from .flows import app as flows_app
 from .plan import app as plan_app
 
@@ -17,7 +17,9 @@ app = typer.Typer(
 )
 app.command()(demo.demo)
 app.command()(demo.start)
+app.command()(serve.serve)
 app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
 app.add_typer(registry.regions, name="regions")
 app.add_typer(registry.hospitals, name="hospitals")
 app.add_typer(registry.projects, name="projects")

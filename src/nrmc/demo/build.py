@@ -16,7 +16,7 @@ from ..domains.projects import service as projects
 from ..domains.regions import service as regions
 from ..flows.synth import write_synthetic_dataset
 from ..workspace import upgrade_workspace
-from . import alliances, network, operations
+from . import alliances, network, operations, users
 
 Progress = Callable[[str], None]
 
@@ -62,6 +62,7 @@ def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024, rows: in
         ids = alliances.build(session)
         report.steps["alliances"] = f"alliances {', '.join(map(str, ids))}"
         report.steps["operations"] = operations.build(session, seed=seed)
+        report.steps["users"] = users.build(session)
     say(f"generating {rows:,} synthetic discharges {DEMO_YEARS[0]}–{DEMO_YEARS[-1]}")
     with session_scope(engine) as session:
         tables = {"regions": regions.region_table(session=session),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
-from ...core.enums import AllianceKind, MemberRole
+from ...core import codes
+from ...core.enums import AllianceKind, MemberRole, Role
 from ...core.errors import Conflict, NotFound
 from ..hospitals import service as hospitals
 from ..hospitals.schemas import HospitalRef
+from ..users.scope import Scope
 from .models import Alliance, AllianceMember
 from .schemas import AllianceOut, MemberOut
 
@@ -100,3 +102,49 @@ def to_out(session: Session, alliance: Alliance, *, on: date | None = None) -> A
         region_code=alliance.region_code, project_id=alliance.project_id,
         synthetic=alliance.synthetic, members=out_members,
     )
+
+
+# --- scope-filtered access (web and API) -------------------------------------------------------
+
+def visible_clause(scope: Scope) -> ColumnElement[bool]:
+    """Alliances a caller may see: all (national), those led from its province (provincial
+    officer), those its hospital was ever a member of (hospital manager); none for clinicians."""
+    if scope.national:
+        return true()
+    if scope.province is not None:
+        return Alliance.region_code.like(scope.province + "%")
+    if scope.role == Role.hospital_manager and scope.hospital is not None:
+        return Alliance.id.in_(select(AllianceMember.alliance_id)
+                               .where(AllianceMember.hospital_code == scope.hospital))
+    return false()
+
+
+def get_visible(*, session: Session, scope: Scope, alliance_id: int) -> Alliance:
+    alliance = session.scalars(select(Alliance).where(
+        Alliance.id == alliance_id, visible_clause(scope))).first()
+    if alliance is None:
+        raise NotFound(f"no alliance with id {alliance_id}")
+    return alliance
+
+
+def list_visible(
+    *, session: Session, scope: Scope, region: str | None = None, project_id: int | None = None,
+    hospital: str | None = None, limit: int | None = None, offset: int = 0,
+) -> tuple[list[Alliance], int]:
+    query = select(Alliance).where(visible_clause(scope))
+    if region is not None:
+        try:
+            prefix = {"province": 2, "prefecture": 4}.get(codes.level(region), 6)
+            query = query.where(Alliance.region_code.like(codes.normalize(region)[:prefix] + "%"))
+        except ValueError:
+            query = query.where(false())
+    if project_id is not None:
+        query = query.where(Alliance.project_id == project_id)
+    if hospital is not None:
+        query = query.where(Alliance.id.in_(
+            select(AllianceMember.alliance_id).where(AllianceMember.hospital_code == hospital)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(Alliance.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query)), total

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..users.scope import Scope
 from .models import AuditEntry
 
 
@@ -41,3 +42,28 @@ def list_entries(
     if until:
         query = query.where(AuditEntry.at <= until)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def list_visible(
+    *, session: Session, scope: Scope, actor: str | None = None, object_type: str | None = None,
+    object_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    limit: int = 200, offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
+    """Audit entries a caller may read: national roles read the whole log; everyone else
+    reads only the writes they made themselves."""
+    query = select(AuditEntry)
+    if not scope.national:
+        query = query.where(AuditEntry.actor == scope.actor)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == str(object_id))
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at <= until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query)), total

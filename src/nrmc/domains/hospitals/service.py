@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...core import codes
@@ -16,6 +16,7 @@ from ...core.errors import ImportRejected, NotFound, RowProblem
 from ...core.tabular import check_columns, read_table
 from ..regions import service as regions
 from ..regions.models import Region
+from ..users.scope import Scope
 from .models import Hospital
 from .schemas import REQUIRED_COLUMNS
 
@@ -175,3 +176,41 @@ def to_row(hospital: Hospital) -> dict[str, Any]:
         "beds": hospital.beds, "lon": hospital.lon, "lat": hospital.lat,
         "synthetic": hospital.synthetic,
     }
+
+
+# --- scope-filtered access (web and API) -------------------------------------------------------
+
+def get_visible(*, session: Session, scope: Scope, code: str) -> Hospital:
+    """A hospital in scope; NotFound (same message as a missing code) otherwise."""
+    hospital = session.get(Hospital, code)
+    if hospital is None or not scope.allows_hospital(hospital.code, hospital.region_code):
+        raise NotFound(f"no hospital with code {code}")
+    return hospital
+
+
+def list_visible(
+    *, session: Session, scope: Scope, region: str | None = None, tier: Tier | None = None,
+    synthetic: bool | None = None, limit: int | None = None, offset: int = 0,
+) -> tuple[list[Hospital], int]:
+    query = select(Hospital).where(scope.hospital_clause(Hospital.code, Hospital.region_code))
+    if region is not None:
+        query = query.where(_in_region(session, region))
+    if tier is not None:
+        query = query.where(Hospital.tier == Tier(tier).value)
+    if synthetic is not None:
+        query = query.where(Hospital.synthetic == synthetic)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(Hospital.code)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query)), total
+
+
+def counts_by_region(*, session: Session, scope: Scope, codes_like: str) -> dict[str, tuple[int, int]]:
+    """(hospitals, beds) per region code among visible hospitals whose region starts so."""
+    rows = session.execute(
+        select(Hospital.region_code, func.count(), func.coalesce(func.sum(Hospital.beds), 0))
+        .where(scope.hospital_clause(Hospital.code, Hospital.region_code),
+               Hospital.region_code.like(codes_like + "%"))
+        .group_by(Hospital.region_code)).all()
+    return {code: (int(n), int(beds)) for code, n, beds in rows}

@@ -6,15 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from ...core import codes
-from ...core.enums import ProjectStatus, Specialty, Verification
-from ...core.errors import ImportRejected, NotFound, RowProblem
+from ...core.enums import ProjectStatus, Role, Specialty, Verification
+from ...core.errors import Conflict, Forbidden, ImportRejected, NotFound, RowProblem
 from ...core.tabular import check_columns, read_table
+from ..audit import service as audit
 from ..hospitals.models import Hospital
 from ..hospitals.schemas import HospitalRef
+from ..users.scope import Scope
 from .models import Project
 from .schemas import BATCH_OPENING_YEAR, REQUIRED_COLUMNS, ProjectDetail, ProjectOut
 
@@ -162,3 +164,93 @@ def project_table(*, session: Session) -> pd.DataFrame:
     rows = session.execute(select(*(getattr(Project, c) for c in columns))).all()
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"batch": "Int64", "opening_year": "Int64"})
+
+
+# --- scope-filtered access (web and API) -------------------------------------------------------
+
+def visible_clause(scope: Scope) -> ColumnElement[bool]:
+    """Projects a caller may see: those whose project hospital or output hospital the caller
+    may see (the rule the operations ledger uses too, so a project is visible in one place
+    exactly when it is in the other). A province sees its centres and the centres its own
+    hospitals run elsewhere; a hospital user sees the projects its hospital takes part in."""
+    if scope.national:
+        return true()
+    host, output = aliased(Hospital), aliased(Hospital)
+    return Project.id.in_(
+        select(Project.id)
+        .join(host, host.code == Project.project_hospital_code)
+        .join(output, output.code == Project.output_hospital_code)
+        .where(or_(scope.hospital_clause(host.code, host.region_code),
+                   scope.hospital_clause(output.code, output.region_code))))
+
+
+def get_visible(*, session: Session, scope: Scope, project_id: int) -> Project:
+    project = session.scalars(select(Project).where(
+        Project.id == project_id, visible_clause(scope))).first()
+    if project is None:
+        raise NotFound(f"no project with id {project_id}")
+    return project
+
+
+def list_visible(
+    *, session: Session, scope: Scope, batch: int | None = None, province: str | None = None,
+    limit: int | None = None, offset: int = 0,
+) -> tuple[list[Project], int]:
+    query = select(Project).where(visible_clause(scope))
+    if batch is not None:
+        query = query.where(Project.batch == batch)
+    if province is not None:
+        try:
+            query = query.where(Project.province_code == codes.province_of(province))
+        except ValueError:
+            query = query.where(false())
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(Project.batch.is_(None), Project.batch, Project.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query)), total
+
+
+def counts_by_province_and_batch(*, session: Session, scope: Scope) -> list[tuple[str, int | None, int]]:
+    """(province code, batch, projects) among visible projects, for the national overview."""
+    rows = session.execute(
+        select(Project.province_code, Project.batch, func.count())
+        .where(visible_clause(scope)).group_by(Project.province_code, Project.batch)).all()
+    return [(p, b, int(n)) for p, b, n in rows]
+
+
+EDITABLE = ("status", "planned_beds", "notes")
+
+
+def update(
+    *, session: Session, scope: Scope, project_id: int, changes: dict[str, Any], source: str = "",
+) -> Project:
+    """Change a project's status, planned beds or notes; the write is audited (before/after)."""
+    project = get_visible(session=session, scope=scope, project_id=project_id)
+    scope.require_write()
+    if scope.role == Role.clinician:
+        raise Forbidden("clinicians cannot edit projects")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise Conflict(f"cannot change {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+    if "status" in changes:
+        changes["status"] = ProjectStatus(changes["status"]).value
+    before = {k: getattr(project, k) for k in changes}
+    for key, value in changes.items():
+        setattr(project, key, value)
+    session.flush()
+    audit.record(session=session, actor=scope.actor, action="project.update",
+                 object_type="project", object_id=project.id, before=before,
+                 after={k: getattr(project, k) for k in changes}, source=source)
+    return project
+
+
+def prefetch_hospitals(*, session: Session, projects: list[Project]) -> list[Hospital]:
+    """Load every hospital the projects name in one query, so to_out's lookups hit the
+    session's identity map instead of issuing two queries per project. The identity map holds
+    objects weakly: keep the returned list alive while calling to_out."""
+    codes_needed = {p.project_hospital_code for p in projects} | {p.output_hospital_code
+                                                                 for p in projects}
+    if not codes_needed:
+        return []
+    return list(session.scalars(select(Hospital).where(Hospital.code.in_(codes_needed))))

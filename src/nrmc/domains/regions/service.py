@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, false, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from ...core import codes
 from ...core.errors import NotFound
 from ...data import read_csv
+from ..users.scope import Scope
 from .models import Region
 from .schemas import RegionDetail, RegionOut
 
@@ -101,3 +102,68 @@ def region_table(*, session: Session) -> pd.DataFrame:
 
 def to_out(region: Region) -> dict[str, object]:
     return RegionOut.model_validate(region).model_dump()
+
+
+# --- scope-filtered access (web and API) -------------------------------------------------------
+
+def _chain(session: Session, code: str) -> list[str]:
+    """The code and every ancestor (county → prefecture → province)."""
+    out: list[str] = []
+    current: str | None = code
+    while current:
+        out.append(current)
+        region = session.get(Region, current)
+        current = region.parent_code if region is not None else None
+    return out
+
+
+def visible_clause(*, session: Session, scope: Scope) -> ColumnElement[bool]:
+    """Regions a caller may open: all (national), one province's tree (provincial officer), or
+    the county/prefecture/province chain around the caller's hospital (hospital roles)."""
+    if scope.national:
+        return true()
+    if scope.province is not None:
+        return Region.code.like(scope.province + "%")
+    if scope.hospital is not None:
+        from ..hospitals.models import Hospital
+
+        hospital = session.get(Hospital, scope.hospital)
+        if hospital is not None:
+            return Region.code.in_(_chain(session, hospital.region_code))
+    return false()
+
+
+def get_visible(*, session: Session, scope: Scope, code: str) -> Region:
+    """A region in scope; NotFound (same message as a missing code) otherwise."""
+    region = get(session=session, code=code)
+    allowed = session.scalar(select(Region.code).where(
+        Region.code == region.code, visible_clause(session=session, scope=scope)))
+    if allowed is None:
+        raise NotFound(f"no region with code {code}")
+    return region
+
+
+def list_visible(
+    *, session: Session, scope: Scope, parent: str | None = None, level: str | None = None,
+    limit: int | None = None, offset: int = 0,
+) -> tuple[list[Region], int]:
+    query = select(Region).where(visible_clause(session=session, scope=scope))
+    if parent is not None:
+        query = query.where(Region.parent_code == get_visible(
+            session=session, scope=scope, code=parent).code)
+    if level is not None:
+        query = query.where(Region.level == level)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(Region.code)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query)), total
+
+
+def code_prefix(region: Region) -> str:
+    """The code prefix every unit inside the region shares (62 for Gansu, 6209 for Jiuquan).
+
+    Only for provinces and true prefectures: a county directly under a province (placeholder
+    prefecture block) shares its 4-digit block with siblings, so callers walk parents instead.
+    """
+    return region.code[: {"province": 2, "prefecture": 4}.get(region.level, 6)]

@@ -1,0 +1,186 @@
+"""Load benchmark of the web platform on the demo workspace (loopback only, bounded).
+
+Starts `nrmc serve` on the demo workspace (built in a temporary folder unless --home names
+one), signs in once (a bearer token for the API, a session cookie for the page), then drives
+the overview and project endpoints with N concurrent clients for a bounded time and request
+count. Prints requests/s and p50/p95/p99 latency per endpoint and overall, as a Markdown table.
+
+Run: python benchmarks/web_load.py [--clients 50] [--seconds 20] [--workers 2] [--home DIR]
+Target: p99 < 150 ms and zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+MAX_REQUESTS = 200_000  # hard bound on top of the time bound
+PASSWORD = "nrmc-demo-2024"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def nrmc(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen | subprocess.CompletedProcess:  # type: ignore[type-arg]
+    command = [sys.executable, "-c", "from nrmc.cli.main import app; app()", *args]
+    if kwargs.pop("background", False):
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams.
+
+    The load generator shares the machine's two cores with the server, so it must cost as
+    little CPU per request as possible; a full client library (httpx) spends more time per
+    request than the endpoints under test.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, headers: dict[str, str]) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                 *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+        self.writer.write("\r\n".join(lines).encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+
+async def drive(base: str, clients: int, seconds: float, targets: list[tuple[str, str, dict]]):  # type: ignore[type-arg]
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    count = 0
+    stop_at = time.perf_counter() + seconds
+    host, port = base.split("//", 1)[1].split(":")
+
+    async def client_loop(i: int) -> None:
+        nonlocal count
+        connection = Connection(host, int(port))
+        n = i
+        while time.perf_counter() < stop_at and count < MAX_REQUESTS:
+            name, path, headers = targets[n % len(targets)]
+            n += 1
+            count += 1
+            started = time.perf_counter()
+            try:
+                ok = await asyncio.wait_for(connection.get(path, headers), 30) == 200
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+                ok, connection = False, Connection(host, int(port))
+            latencies[name].append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors[name] += 1
+        if connection.writer is not None:
+            connection.writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(clients)))
+    return latencies, errors, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (2 cores here)")
+    parser.add_argument("--home", type=Path, default=None, help="existing demo workspace")
+    args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    home = args.home or Path(tmp.name) / "demo"
+    env = {**os.environ, "NRMC_HOME": str(home)}
+    env.pop("NRMC_DATABASE_URL", None)
+    nrmc("demo", "--if-missing", env=env)
+    load_before = os.getloadavg()[0]
+    port = free_port()
+    server = nrmc("serve", "--port", str(port), "--workers", str(args.workers), env=env,
+                  background=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base + "/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:  # type: ignore[union-attr]
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.2)
+        token = httpx.post(base + "/api/v1/auth/token",
+                           data={"username": "admin", "password": PASSWORD}).json()["access_token"]
+        with httpx.Client(base_url=base) as browser:
+            form = browser.get("/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+            browser.post("/login", data={"username": "admin", "password": PASSWORD,
+                                         "csrf_token": csrf})
+            cookie = f"nrmc_session={browser.cookies['nrmc_session']}"
+            project = browser.get("/api/v1/projects", params={"province": "62"}).json()["items"][0]["id"]
+        api = {"Authorization": f"Bearer {token}"}
+        targets = [
+            ("GET / (overview page)", "/", {"Cookie": cookie}),
+            ("GET /api/v1/metrics/programme", "/api/v1/metrics/programme", api),
+            ("GET /api/v1/projects?limit=50", "/api/v1/projects?limit=50", api),
+            (f"GET /api/v1/projects/{project}", f"/api/v1/projects/{project}", api),
+            ("GET /api/v1/metrics/outflow", "/api/v1/metrics/outflow?level=province", api),
+        ]
+        for _ in range(4 * args.workers):  # new connections reach every worker's caches
+            with httpx.Client(base_url=base, timeout=60) as warm:
+                for _, path, headers in targets:
+                    warm.get(path, headers=headers)
+        latencies, errors, elapsed = asyncio.run(drive(base, args.clients, args.seconds, targets))
+    finally:
+        server.terminate()  # type: ignore[union-attr]
+        try:
+            server.wait(timeout=10)  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            server.kill()  # type: ignore[union-attr]
+            server.wait()  # type: ignore[union-attr]
+        tmp.cleanup()
+    everything = [v for values in latencies.values() for v in values]
+    load = os.getloadavg()[0]
+    print(f"{args.clients} clients, {elapsed:.1f} s, {args.workers} worker(s), SQLite demo "
+          f"workspace, {os.cpu_count()} CPUs, load average before the run {load_before:.1f}, "
+          f"after {load:.1f}\n")
+    print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    rows = [(name, values) for name, values in latencies.items()] + [("all", everything)]
+    for name, values in rows:
+        errs = sum(errors.values()) if name == "all" else errors.get(name, 0)
+        print(f"| {name} | {len(values):,} | {len(values) / elapsed:,.0f} | "
+              f"{statistics.median(values):.1f} | {percentile(values, 95):.1f} | "
+              f"{percentile(values, 99):.1f} | {errs} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""`nrmc serve`: the web platform (pages and /api/v1) on the workspace's store."""
+
+from __future__ import annotations
+
+import typer
+
+from .context import engine, settings
+from .output import console
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port"),
+    workers: int = typer.Option(1, help="worker processes (rate limits count per process)"),
+) -> None:
+    """Serve the web platform; pages at http://HOST:PORT/, API docs at /api/docs."""
+    run(host=host, port=port, workers=workers)
+
+
+def run(*, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from ..web import create_app
+
+    console.print(f"serving nrmc on [bold]http://{host}:{port}/[/bold] (API docs at /api/docs)")
+    if workers > 1:
+        uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+        return
+    uvicorn.run(create_app(settings(), engine=engine()), host=host, port=port,
+                log_level="warning")

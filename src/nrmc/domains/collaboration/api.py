@@ -1,0 +1,144 @@
+"""JSON API for a project's operations: KPIs (with year on year and a yearly trend),
+expert dispatches, technologies and site visits. Visibility is the project's."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from ...web.deps import ApiScope, SessionDep
+from ...web.tables import DOWNLOADS, DbId, FormatQuery, Limit, Offset, Page, TableFormat, download
+from ..users.scope import Scope
+from . import kpis, ledger, service, visits
+from .schemas import DispatchOut, ProjectKpis, SiteVisitOut, TechnologyOut
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["operations"])
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
+
+
+class YearOnYear(BaseModel):
+    value: float | None
+    previous: float | None
+    change: float | None
+    change_pct: float | None
+
+
+class KpiReport(BaseModel):
+    """KPIs for a year (or all time), with the change against the year before."""
+
+    year: int | None
+    kpis: ProjectKpis
+    year_on_year: dict[str, YearOnYear] | None = None
+
+
+class MonthOnSite(BaseModel):
+    month: str
+    experts: int
+
+
+def active_years(session: Session, scope: Scope, project_id: int,
+                 found: list | None = None) -> list[int]:
+    """Calendar years with any dispatch on site (the range the trend charts cover)."""
+    if found is None:
+        found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
+    if not found:
+        return []
+    first = min(d.start_date for d in found).year
+    last = max(d.end_date for d in found).year
+    return list(range(first, min(last, date.today().year) + 1))
+
+
+def kpi_report(session: Session, scope: Scope, project_id: int, year: int | None) -> KpiReport:
+    figures = kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=year)
+    change = None
+    if year is not None:
+        raw = kpis.year_on_year(session=session, scope=scope, project_id=project_id, year=year)
+        change = {k: YearOnYear(**v) for k, v in raw.items()}
+    return KpiReport(year=year, kpis=figures, year_on_year=change)
+
+
+def change(this: ProjectKpis, last: ProjectKpis) -> dict[str, YearOnYear]:
+    """Year on year from two periods' KPIs, as `kpis.year_on_year` computes it (for callers
+    that already hold both years, e.g. from a trend)."""
+    before = last.model_dump()
+    out = {}
+    for key, value in this.model_dump().items():
+        if key in ("project_id", "period_start", "period_end") or isinstance(value, dict):
+            continue
+        previous = before[key]
+        delta = None if value is None or previous is None else round(value - previous, 4)
+        pct = round(delta / previous * 100, 1) if delta is not None and previous else None
+        out[key] = YearOnYear(value=value, previous=previous, change=delta, change_pct=pct)
+    return out
+
+
+def on_site_by_month(session: Session, scope: Scope, project_id: int,
+                     found: list | None = None) -> list[MonthOnSite]:
+    """Experts on site per month (a dispatch counts in every month it overlaps): the dispatch
+    timeline the dashboard draws."""
+    counts: Counter[str] = Counter()
+    if found is None:
+        found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
+    for d in found:
+        y, m = d.start_date.year, d.start_date.month
+        while (y, m) <= (d.end_date.year, d.end_date.month):
+            counts[f"{y:04d}-{m:02d}"] += 1
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return [MonthOnSite(month=k, experts=v) for k, v in sorted(counts.items())]
+
+
+@router.get("/kpis", response_model=KpiReport)
+def get_kpis(project_id: DbId, session: SessionDep, scope: ApiScope, year: Year = None) -> KpiReport:
+    """KPIs for `year` with year on year, or for all time without `year`."""
+    return kpi_report(session, scope, project_id, year)
+
+
+@router.get("/kpis/trend", response_model=list[ProjectKpis])
+def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope) -> list[ProjectKpis]:
+    """KPIs for each calendar year the project had experts on site."""
+    return [kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
+            for y in active_years(session, scope, project_id)]
+
+
+@router.get("/dispatches", response_model=Page[DispatchOut], responses=DOWNLOADS)
+def list_dispatches(project_id: DbId, session: SessionDep, scope: ApiScope,
+                    on: date | None = None, limit: Limit = 50, offset: Offset = 0,
+                    fmt: FormatQuery = TableFormat.json) -> Page[DispatchOut] | Response:
+    found = service.list_dispatches(session=session, scope=scope, project_id=project_id, on=on)
+    if fmt != TableFormat.json:
+        return download([service.to_out(session, d) for d in found], fmt, "dispatches",
+                        columns=list(DispatchOut.model_fields))
+    items = [service.to_out(session, d) for d in found[offset:offset + limit]]
+    return Page(items=items, total=len(found), limit=limit, offset=offset)
+
+
+@router.get("/dispatches/by-month", response_model=list[MonthOnSite])
+def dispatch_timeline(project_id: DbId, session: SessionDep, scope: ApiScope) -> list[MonthOnSite]:
+    return on_site_by_month(session, scope, project_id)
+
+
+@router.get("/technologies", response_model=list[TechnologyOut], responses=DOWNLOADS)
+def list_technologies(project_id: DbId, session: SessionDep, scope: ApiScope,
+                      fmt: FormatQuery = TableFormat.json) -> list[TechnologyOut] | Response:
+    out = [TechnologyOut.model_validate(t, from_attributes=True) for t in
+           ledger.list_technologies(session=session, scope=scope, project_id=project_id)]
+    if fmt != TableFormat.json:
+        return download(out, fmt, "technologies", columns=list(TechnologyOut.model_fields))
+    return out
+
+
+@router.get("/visits", response_model=list[SiteVisitOut], responses=DOWNLOADS)
+def list_visits(project_id: DbId, session: SessionDep, scope: ApiScope,
+                fmt: FormatQuery = TableFormat.json) -> list[SiteVisitOut] | Response:
+    out = [visits.to_out(v) for v in
+           visits.list_visits(session=session, scope=scope, project_id=project_id)]
+    if fmt != TableFormat.json:
+        rows = [v.model_dump(mode="json") | {"actions": len(v.actions)} for v in out]
+        return download(rows, fmt, "site-visits", columns=list(SiteVisitOut.model_fields))
+    return out

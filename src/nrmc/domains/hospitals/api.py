@@ -1,0 +1,36 @@
+"""JSON API for hospitals, filtered by the caller's scope."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from ...core.enums import Tier
+from ...web.deps import ApiScope, CurrentHospital, SessionDep
+from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
+from . import service
+from .schemas import HospitalDetail, HospitalOut
+
+router = APIRouter(prefix="/api/v1/hospitals", tags=["hospitals"])
+
+
+@router.get("", response_model=Page[HospitalOut], responses=DOWNLOADS)
+def list_hospitals(
+    session: SessionDep, scope: ApiScope, region: str | None = None, tier: Tier | None = None,
+    synthetic: bool | None = None, limit: Limit = 50, offset: Offset = 0,
+    fmt: FormatQuery = TableFormat.json,
+) -> Page[HospitalOut] | Response:
+    """Hospitals in scope; `region` is a province, prefecture or county code."""
+    if fmt != TableFormat.json:
+        limit, offset = EXPORT_LIMIT, 0
+    items, total = service.list_visible(session=session, scope=scope, region=region, tier=tier,
+                                        synthetic=synthetic, limit=limit, offset=offset)
+    out = [HospitalOut.model_validate(h) for h in items]
+    if fmt != TableFormat.json:
+        return download(out, fmt, "hospitals", columns=list(HospitalOut.model_fields))
+    return Page(items=out, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{code}", response_model=HospitalDetail)
+def get_hospital(hospital: CurrentHospital) -> HospitalDetail:
+    return HospitalDetail.model_validate(hospital)

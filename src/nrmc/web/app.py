@@ -1,0 +1,128 @@
+"""The app factory: one FastAPI app serving pages and the JSON API on one store.
+
+`create_app(settings)` wires the engine, signed-cookie sessions, token signer, login limiter,
+templates, static files (vendored htmx/ECharts and map boundaries) and every slice's routers.
+Domain errors map to HTTP here and nowhere else: NotFound → 404, Forbidden → 403, Conflict → 409.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from .. import __version__
+from ..config import Settings, load_settings
+from ..core.errors import Conflict, Forbidden, NotFound, NrmcError
+from ..db import make_engine, sessionmaker_for
+from . import routes
+from .deps import LoginRequired
+from .guards import AdmissionLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
+from .outflow import OutflowCache
+from .security import LoginLimiter, TokenSigner
+from .templating import make_templates
+
+STATIC = Path(__file__).with_name("static")
+SESSION_MAX_AGE = 12 * 3600
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    engine = engine or make_engine(settings.db_url)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.env != "test":
+            threading.Thread(target=_warm_outflow, args=(_app,), daemon=True).start()
+        yield
+
+    app = FastAPI(
+        lifespan=lifespan, title="nrmc API", version=__version__,
+        description="National regional medical centres: registry, programme and operations. "
+                    "Authenticate with POST /api/v1/auth/token (OAuth2 password form), then send "
+                    "`Authorization: Bearer <access_token>`. Every list paginates (limit/offset) "
+                    "and downloads as CSV or XLSX with ?format=csv|xlsx.",
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker_for(engine)
+    app.state.tokens = TokenSigner(settings.secret_key)
+    app.state.limiter = LoginLimiter()
+    app.state.templates = make_templates()
+    app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine)
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
+                       https_only=settings.env == "production")
+    app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
+    app.add_middleware(RefuseNulBytes)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in routes.routers():
+        app.include_router(router)
+    _error_handlers(app)
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> Response:
+        """Swagger UI from the vendored swagger-ui-dist (FastAPI's default loads a CDN)."""
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json", title="nrmc API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png")
+
+    return app
+
+
+def _warm_outflow(app: FastAPI) -> None:
+    """Compute the outflow reports once at start, off the request path, so the first visitor
+    of the overview does not wait for the dataset scan."""
+    try:
+        with app.state.sessionmaker() as session:
+            for level in ("province", "prefecture"):
+                app.state.outflow.sliced(session, level=level)
+    except Exception:  # noqa: BLE001 - a failed warm-up only means the first request computes
+        return
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message, "user": None},
+        status_code=status)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+    @app.exception_handler(NrmcError)
+    async def _domain(request: Request, exc: NrmcError) -> Response:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        if _wants_html(request):
+            return _error_page(request, status, str(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if _wants_html(request) and exc.status_code in (403, 404):
+            return _error_page(request, exc.status_code, str(exc.detail))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

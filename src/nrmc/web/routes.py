@@ -1,0 +1,29 @@
+"""Every router the app serves, in one list (a slice that lands adds its line here)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..domains.alliances import api as alliances_api
+from ..domains.audit import api as audit_api
+from ..domains.audit import pages as audit_pages
+from ..domains.collaboration import api as collaboration_api
+from ..domains.hospitals import api as hospitals_api
+from ..domains.projects import api as projects_api
+from ..domains.projects import pages as projects_pages
+from ..domains.referrals import api as referrals_api
+from ..domains.referrals import pages as referrals_pages
+from ..domains.regions import api as regions_api
+from ..domains.regions import pages as regions_pages
+from ..domains.users import api as users_api
+from . import auth, planning
+
+
+def routers() -> list[APIRouter]:
+    return [
+        auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
+        projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
+        collaboration_api.router, planning.api,
+        regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
+        planning.pages,
+    ]

@@ -1,0 +1,86 @@
+/* Chart helpers shared by the pages. Data comes embedded in the page or from /api/v1;
+   boundaries come from /static/maps/<code>.json (ECharts 4.9.0 map files, Apache-2.0). */
+(function () {
+  "use strict";
+  var fmt = new Intl.NumberFormat("zh-CN");
+  var PALETTE = ["#ffffd9", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"];
+  var loaded = {};
+
+  function loadMap(code) {
+    if (!loaded[code]) {
+      loaded[code] = fetch("/static/maps/" + code + ".json").then(function (r) { return r.json(); })
+        .then(function (geo) { echarts.registerMap("m" + code, geo); return "m" + code; });
+    }
+    return loaded[code];
+  }
+
+  /* Choropleth of `rows` ([{code, name, value}]) on the boundaries of region `mapCode`.
+     Clicking an area opens `linkPrefix + code` when given. */
+  window.nrmcMap = function (el, mapCode, rows, opts) {
+    opts = opts || {};
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.showLoading();
+    var max = Math.max.apply(null, rows.map(function (r) { return r.value || 0; })
+      .concat([opts.percent ? 0.01 : 1]));
+    return loadMap(mapCode).then(function (name) {
+      chart.hideLoading();
+      chart.setOption({
+        tooltip: { trigger: "item", formatter: function (p) {
+          var d = p.data || {}; return (d.label || p.name) + "<br>" + (opts.metric || "") + ": " +
+            (d.value == null ? "—" : (opts.percent ? (d.value * 100).toFixed(1) + "%" : fmt.format(d.value)));
+        } },
+        visualMap: { min: 0, max: max, left: 8, bottom: 8, calculable: true, text: [opts.high || "高 high", opts.low || "低 low"],
+                     inRange: { color: PALETTE }, formatter: function (v) { return opts.percent ? (v * 100).toFixed(0) + "%" : fmt.format(Math.round(v)); } },
+        series: [{ type: "map", map: name, nameProperty: "adcode", roam: false,
+                   emphasis: { label: { show: false }, itemStyle: { areaColor: "#ffbf47" } },
+                   itemStyle: { borderColor: "#555", borderWidth: 0.6, areaColor: "#eeeeee" },
+                   data: rows.map(function (r) { return { name: r.code, value: r.value, label: r.name }; }) }]
+      });
+      el.setAttribute("data-rendered", String(rows.length));
+      if (opts.linkPrefix) {
+        chart.on("click", function (p) { if (p.name) { window.location.href = opts.linkPrefix + p.name; } });
+      }
+      window.addEventListener("resize", function () { chart.resize(); });
+      return chart;
+    });
+  };
+
+  window.nrmcBars = function (el, categories, series, opts) {
+    opts = opts || {};
+    var chart = echarts.init(el);
+    chart.setOption({
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 50, right: 20, top: 36, bottom: 40 },
+      xAxis: { type: "category", data: categories }, yAxis: { type: "value", name: opts.yName || "" },
+      color: ["#225ea8", "#41b6c4", "#a1dab4", "#fdae61", "#d7191c"],
+      series: series.map(function (s) { return { type: opts.type || "bar", name: s.name, data: s.data, stack: opts.stack }; })
+    });
+    el.setAttribute("data-rendered", "1");
+    window.addEventListener("resize", function () { chart.resize(); });
+    return chart;
+  };
+})();
+
+/* Siting result on a province's boundaries: chosen sites (red), counties within the radius
+   (green) and outside it (grey), each at its centroid (county boundaries are not shipped). */
+window.nrmcSiting = function (el, data) {
+  var chart = echarts.init(el);
+  fetch("/static/maps/" + data.province + ".json").then(function (r) { return r.json(); }).then(function (geo) {
+    echarts.registerMap("m" + data.province, geo);
+    var point = function (c) { return { name: c.name_zh, value: [c.lon, c.lat, c.minutes] }; };
+    chart.setOption({
+      tooltip: { trigger: "item", formatter: function (p) { return p.seriesName + "<br>" + p.name +
+        (p.value && p.value[2] != null ? "<br>" + p.value[2] + " min" : ""); } },
+      legend: { bottom: 0 },
+      geo: { map: "m" + data.province, roam: true, itemStyle: { areaColor: "#f2f2f2", borderColor: "#777" } },
+      series: [
+        { name: "半径内 covered", type: "scatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#1a9850" },
+          data: data.counties.filter(function (c) { return c.covered; }).map(point) },
+        { name: "半径外 not covered", type: "scatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#999" },
+          data: data.counties.filter(function (c) { return !c.covered; }).map(point) },
+        { name: "选中中心 chosen sites", type: "effectScatter", coordinateSystem: "geo", symbolSize: 16, itemStyle: { color: "#d7191c" },
+          data: data.sites.map(function (s) { return { name: s.name_zh, value: [s.lon, s.lat] }; }) }
+      ]
+    });
+    el.setAttribute("data-rendered", String(data.sites.length));
+  });
+};

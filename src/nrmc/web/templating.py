@@ -1,0 +1,96 @@
+"""Jinja2 environment shared by every slice: layout templates plus each domain's templates/.
+
+Filters format numbers and dates the zh-CN way (1,234,567; 2024年3月5日) because the pages'
+readers are Chinese health officials; labels are bilingual (Chinese first, English after).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from ..core.enums import AllianceKind, Specialty, Tier
+
+WEB = Path(__file__).parent
+DOMAINS = WEB.parent / "domains"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+STATUS_ZH = {"candidate": "候选", "approved": "已批复", "under_construction": "建设中",
+             "operating": "运行中", "warning_list": "预警名单"}
+REFERRAL_ZH = {"requested": "待接收", "accepted": "已接收", "rejected": "已拒绝", "scheduled": "已预约",
+               "arrived": "已到院", "completed": "已完成", "returned": "已下转", "cancelled": "已撤销"}
+ROLE_ZH = {"national_admin": "国家管理员", "national_analyst": "国家分析员",
+           "provincial_officer": "省级专员", "hospital_manager": "医院管理者", "clinician": "临床医生"}
+
+
+def num(value: Any, digits: int = 0) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, float) and value != value:
+        return "—"
+    return f"{value:,.{digits}f}" if digits or isinstance(value, float) else f"{int(value):,}"
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def date_zh(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        local = value.astimezone(CHINA_TZ) if value.tzinfo else value
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def specialty_label(value: str) -> str:
+    try:
+        spec = Specialty(value)
+    except ValueError:
+        return value
+    return f"{spec.label_zh} {spec.value.replace('_', ' ')}"
+
+
+def tier_label(value: str) -> str:
+    try:
+        return f"{Tier(value).label_zh} {value.replace('_', ' ')}"
+    except ValueError:
+        return value
+
+
+def kind_label(value: str) -> str:
+    try:
+        return f"{AllianceKind(value).label_zh} {value.replace('_', ' ')}"
+    except ValueError:
+        return value
+
+
+def to_json(value: Any) -> Markup:
+    """JSON safe to embed in a <script> block (no closing-tag or comment sequences)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def template_dirs() -> list[str]:
+    dirs = [str(WEB / "templates")]
+    dirs += [str(p) for p in sorted(DOMAINS.glob("*/templates")) if p.is_dir()]
+    return dirs
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(template_dirs()),
+                      autoescape=select_autoescape(["html"]), auto_reload=False)
+    env.filters.update(num=num, pct=pct, date_zh=date_zh, specialty=specialty_label,
+                       tier=tier_label, kind=kind_label, tojson_safe=to_json)
+    env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, REFERRAL_ZH=REFERRAL_ZH)
+    return Jinja2Templates(env=env)

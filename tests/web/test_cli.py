@@ -1,0 +1,52 @@
+"""`nrmc users add/list/disable` and `nrmc serve --help`."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli_runner import run
+
+
+def test_users_add_from_a_script_then_list_and_disable(nrmc_env):
+    added = run("users", "add", "gansu2", "--role", "provincial_officer", "--scope", "62",
+                "--password-stdin", input="a-long-password\n")
+    assert added.exit_code == 0, added.output
+    listed = json.loads(run("users", "list", "--format", "json").stdout)
+    assert listed == [{"username": "gansu2", "display_name": "gansu2", "role": "provincial_officer",
+                       "scope_code": "620000", "active": True}]
+    assert run("users", "disable", "gansu2").exit_code == 0
+    assert json.loads(run("users", "list", "--format", "json").stdout)[0]["active"] is False
+
+
+def test_users_add_refuses_a_scope_that_does_not_fit(nrmc_env):
+    result = run("users", "add", "doc", "--role", "clinician", "--password-stdin",
+                 input="a-long-password\n")
+    assert result.exit_code != 0 and "HOSPITAL_CODE" in result.output
+    unknown = run("users", "add", "x", "--role", "hospital_manager", "--scope", "NOPE",
+                  "--password-stdin", input="a-long-password\n")
+    assert unknown.exit_code == 3
+
+
+def test_users_add_is_audited(nrmc_env):
+    run("users", "add", "ana", "--role", "national_analyst", "--password-stdin",
+        input="a-long-password\n")
+    from nrmc.cli.context import db_session
+    from nrmc.domains.audit import service as audit
+
+    with db_session() as session:
+        entries = audit.list_entries(session=session, object_type="user")
+    assert entries[0].action == "user.create" and entries[0].source == "cli"
+
+
+def test_serve_has_host_and_port_options():
+    result = run("serve", "--help")
+    assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output
+
+
+def test_start_prints_the_summary_and_the_logins(nrmc_env):
+    run("users", "add", "admin", "--role", "national_admin", "--password-stdin",
+        input="nrmc-demo-2024\n")
+    result = run("start", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "national summary" in result.output and "admin" in result.output
+    assert "nrmc-demo-2024" in result.output  # a demo login: its password is printed

@@ -184,8 +184,6 @@ def site(
         counties = _counties(province)
         cand = _candidates(candidates, province)
         codes = cand["code"].astype(str)
-        weights, source, used_year = _site_weights(objective, specialty, counties["code"],
-                                                   demand=demand, outflow=outflow, year=year)
         ex_idx = None
         if existing:
             wanted = [c.strip() for c in existing.split(",") if c.strip()]
@@ -193,6 +191,8 @@ def site(
             if unknown:
                 raise InvalidInput(f"--existing codes not among the candidates: {unknown}")
             ex_idx = [int(np.flatnonzero(codes == c)[0]) for c in wanted]
+        weights, source, used_year = _site_weights(objective, specialty, counties["code"],
+                                                   demand=demand, outflow=outflow, year=year)
         cost = _cost(counties, cand, travel_times)
         if objective == Objective.median:
             # registry beds are not in the demand's units; only a candidates file capacitates

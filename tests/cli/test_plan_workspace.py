@@ -158,3 +158,10 @@ def test_no_flows_dataset_says_how_to_build_one(nrmc_env: Path, tmp_path: Path) 
     assert r.exit_code != 0 and "nrmc demo" in r.output and "--outflow" in r.output
     r = run("plan", "catchments", "--specialty", "oncology")
     assert r.exit_code != 0 and "nrmc flows ingest" in r.output
+
+
+def test_access_from_registry_beds_per_province(home: Path) -> None:
+    rows = run_json("plan", "access", "--level", "province")
+    assert len(rows) == 31
+    assert all(set(r) == {"code", "name_zh", "population", "access_per_1000"} for r in rows)
+    assert sum(r["access_per_1000"] for r in rows) > 0

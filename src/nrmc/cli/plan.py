@@ -25,7 +25,7 @@ from ..planning.siting import MCLP, PMedian, Recapture
 from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
 from . import plan_inputs as flows_in
 from .context import fail, settings
-from .output import OutputFormat, emit, emit_one
+from .output import OutputFormat, emit, emit_one, err_console
 
 app = typer.Typer(help="Plan centres: siting, accessibility, catchments, beds, scenarios.",
                   no_args_is_help=True)
@@ -264,6 +264,12 @@ def access(
     try:
         counties = _counties(province)
         sup = _candidates(supply, province)
+        if supply == "tertiary" and sup["capacity"].isna().any():
+            # registry rows without a bed count cannot supply; say so rather than guess
+            unknown = int(sup["capacity"].isna().sum())
+            err_console.print(f"note: {unknown} tertiary hospital(s) without a bed count left "
+                              "out of the supply", highlight=False)
+            sup = sup[sup["capacity"].notna()].reset_index(drop=True)
         if "capacity" not in sup.columns or sup["capacity"].isna().any():
             raise InvalidInput("supply needs a numeric capacity column (e.g. beds)")
         pop = (_weights_file(demand, counties["code"], "demand") if demand is not None

@@ -83,3 +83,13 @@ def test_seeds_must_match_areas():
 def test_negative_flows_are_refused():
     with pytest.raises(InvalidInput, match="≥ 0"):
         plurality_catchments(-FLOWS, seeds=[0, 4], adjacency=chain(5))
+
+
+def test_counties_sharing_a_centroid_keep_their_neighbours():
+    lon = np.array([100.0, 101.0, 100.0, 101.0, 101.0])  # county 4 sits on county 3's point
+    lat = np.array([30.0, 30.0, 31.0, 31.0, 31.0])
+    adj = delaunay_adjacency(lon, lat).toarray()
+    assert (adj == adj.T).all() and not adj.diagonal().any()
+    assert adj[3, 4] and adj[4, 3]
+    assert all(adj[4, j] == (adj[3, j] or j == 3) for j in range(4))
+    assert adj[4, 1] and adj[4, 2]

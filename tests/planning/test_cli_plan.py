@@ -58,7 +58,7 @@ def test_beds_needs_exactly_one_target():
 def test_site_coverage_with_candidate_file_saves_a_scenario(candidates):
     r = run("site", "--specialty", "cardiology", "--p", "2", "--objective", "coverage",
             "--radius-min", "90", "--province", "640000", "--candidates", str(candidates),
-            "--format", "json")
+            "--demand", "population", "--format", "json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["model"] == "mclp"
@@ -119,7 +119,7 @@ def test_scenarios_compare_two_runs(candidates):
     ids = []
     for p in ("1", "2"):
         r = run("site", "--specialty", "c", "--p", p, "--province", "64",
-                "--candidates", str(candidates), "--format", "json")
+                "--candidates", str(candidates), "--demand", "population", "--format", "json")
         ids.append(json.loads(r.stdout)["scenario"])
     r = run("scenarios", "compare", ids[0], ids[1], "--format", "json")
     assert r.exit_code == 0, r.output

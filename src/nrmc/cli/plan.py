@@ -1,7 +1,8 @@
 """`nrmc plan`: siting, accessibility, catchments, bed sizing and saved scenarios.
 
 This layer reads data (the shipped regions table, user CSV files, the hospital registry when it
-exists) and hands plain arrays to `nrmc.planning`, which never reads anything itself.
+exists, the workspace's patient-flows dataset through `plan_inputs`) and hands plain arrays to
+`nrmc.planning`, which never reads anything itself.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from ..planning.catchments import delaunay_adjacency, plurality_catchments
 from ..planning.errors import InvalidInput
 from ..planning.siting import MCLP, PMedian, Recapture
 from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
+from . import plan_inputs as flows_in
 from .context import fail, settings
-from .output import OutputFormat, emit, emit_one
+from .output import OutputFormat, emit, emit_one, err_console
 
 app = typer.Typer(help="Plan centres: siting, accessibility, catchments, beds, scenarios.",
                   no_args_is_help=True)
@@ -54,8 +56,10 @@ def _regions() -> pd.DataFrame:
 
 
 def _counties(province: str | None) -> pd.DataFrame:
+    """The demand units: the finest divisions (``leaf=1``), i.e. counties plus county-less
+    prefecture-level cities such as 东莞, the same units the flows dataset records."""
     df = _regions()
-    df = df[df["level"] == "county"]
+    df = df[df["leaf"].astype(int) == 1]
     if province:
         df = df[df["code"].str[:2] == province[:2]]
         if df.empty:
@@ -98,7 +102,7 @@ def _candidates(spec: str, province: str | None) -> pd.DataFrame:
         df = df[df["tier"].astype(str).str.lower() == "tertiary"]
         if province:
             df = df[df["region_code"].astype(str).str[:2] == province[:2]]
-        df = df.rename(columns={"beds": "capacity"})
+        df = df.rename(columns={"beds": "capacity"}).sort_values("code", kind="stable")
     else:
         df = _csv(Path(spec), ["code", "name_zh", "lon", "lat"])
     df = df.reset_index(drop=True)
@@ -120,6 +124,34 @@ def _cost(demand: pd.DataFrame, cand: pd.DataFrame, travel_times: Path | None) -
                              pd.to_numeric(df["minutes"], errors="coerce"))
 
 
+def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
+                  demand: str | None, outflow: Path | None,
+                  year: int | None) -> tuple[np.ndarray, str, int | None]:
+    """Weights per demand unit for ``plan site``, where they came from, and the flows year.
+
+    Files win; otherwise recapture weighs each county by its residents' ``specialty``
+    discharges treated outside their province, and coverage / median by its residents'
+    ``specialty`` discharges, both from the flows dataset (``--demand population``: residents).
+    """
+    if objective == Objective.recapture:
+        if outflow is not None:
+            return _weights_file(outflow, codes, "outflow"), str(outflow), None
+        src = flows_in.open_flows("--outflow FILE (region_code, weight: outflow per county)")
+        y = src.year(year)
+        return (flows_in.outflow_weights(src, specialty, y, codes),
+                flows_in.describe("discharges treated outside the home province", specialty, y),
+                y)
+    if demand == "population":
+        population = _regions().set_index("code")["population"]
+        return codes.map(population).to_numpy(dtype=float), "population", None
+    if demand is not None:
+        return _weights_file(Path(demand), codes, "demand"), demand, None
+    src = flows_in.open_flows("--demand FILE or --demand population")
+    y = src.year(year)
+    return (flows_in.demand_weights(src, specialty, y, codes),
+            flows_in.describe("discharges", specialty, y), y)
+
+
 # --- commands ----------------------------------------------------------------------------------
 
 @app.command()
@@ -132,9 +164,15 @@ def site(
     candidates: str = typer.Option("tertiary", help="'tertiary' (registry) or CSV code,name_zh,"
                                                     "lon,lat[,capacity]"),
     existing: str | None = typer.Option(None, help="comma-separated candidate codes kept open"),
-    demand: Path | None = typer.Option(None, help="CSV region_code,weight (default population)"),
+    demand: str | None = typer.Option(None, help="'population' or CSV region_code,weight "
+                                                 "(default: residents' discharges in "
+                                                 "--specialty from the flows dataset)"),
     outflow: Path | None = typer.Option(None, help="CSV region_code,weight for --objective "
-                                                   "recapture"),
+                                                   "recapture (default: residents' discharges "
+                                                   "in --specialty treated outside their "
+                                                   "province, from the flows dataset)"),
+    year: int | None = typer.Option(None, help="discharge year of the flows-dataset defaults "
+                                               "(default: the latest year held)"),
     travel_times: Path | None = typer.Option(None, help="CSV origin_code,destination_code,"
                                                         "minutes replacing the road model"),
     name: str = typer.Option("", help="label stored with the scenario"),
@@ -146,15 +184,6 @@ def site(
         counties = _counties(province)
         cand = _candidates(candidates, province)
         codes = cand["code"].astype(str)
-        if objective == Objective.recapture:
-            if outflow is None:
-                raise InvalidInput("--objective recapture needs --outflow FILE "
-                                   "(region_code, weight: outflow patients per county)")
-            weights = _weights_file(outflow, counties["code"], "outflow")
-        elif demand is not None:
-            weights = _weights_file(demand, counties["code"], "demand")
-        else:
-            weights = counties["population"].to_numpy(dtype=float)
         ex_idx = None
         if existing:
             wanted = [c.strip() for c in existing.split(",") if c.strip()]
@@ -162,9 +191,13 @@ def site(
             if unknown:
                 raise InvalidInput(f"--existing codes not among the candidates: {unknown}")
             ex_idx = [int(np.flatnonzero(codes == c)[0]) for c in wanted]
+        weights, source, used_year = _site_weights(objective, specialty, counties["code"],
+                                                   demand=demand, outflow=outflow, year=year)
         cost = _cost(counties, cand, travel_times)
         if objective == Objective.median:
-            caps = cand["capacity"].to_numpy(float) if "capacity" in cand.columns else None
+            # registry beds are not in the demand's units; only a candidates file capacitates
+            caps = (cand["capacity"].to_numpy(float)
+                    if "capacity" in cand.columns and candidates != "tertiary" else None)
             if caps is not None and np.isnan(caps).any():
                 caps = None
             result = PMedian.from_cost_matrix(cost, weights, p, existing=ex_idx,
@@ -188,11 +221,14 @@ def site(
                "covered_weight": result.covered_weight, "covered_share": result.covered_share,
                "mean_cost": result.mean_cost if objective == Objective.median else None,
                "total_weight": result.total_weight, "status": result.status, "gap": result.gap,
-               "seconds": result.seconds, "selected_codes": [s["code"] for s in sites]}
+               "seconds": result.seconds, "weights": source, "year": used_year,
+               "selected_codes": [s["code"] for s in sites]}
     inputs = {"specialty": specialty, "p_facilities": p, "objective": objective.value,
               "service_radius": radius_min, "province": province, "candidates": candidates,
-              "existing": existing, "demand": str(demand) if demand else "population",
-              "outflow": str(outflow) if outflow else None,
+              "existing": existing,
+              "demand": None if objective == Objective.recapture else source,
+              "outflow": source if objective == Objective.recapture else None,
+              "year": used_year,
               "travel_times": str(travel_times) if travel_times else
               f"great circle × {DEFAULT_CIRCUITY} at {DEFAULT_SPEED_KMH:g} km/h",
               "n_demand": len(counties), "n_candidates": len(cand)}
@@ -228,6 +264,12 @@ def access(
     try:
         counties = _counties(province)
         sup = _candidates(supply, province)
+        if supply == "tertiary" and sup["capacity"].isna().any():
+            # registry rows without a bed count cannot supply; say so rather than guess
+            unknown = int(sup["capacity"].isna().sum())
+            err_console.print(f"note: {unknown} tertiary hospital(s) without a bed count left "
+                              "out of the supply", highlight=False)
+            sup = sup[sup["capacity"].notna()].reset_index(drop=True)
         if "capacity" not in sup.columns or sup["capacity"].isna().any():
             raise InvalidInput("supply needs a numeric capacity column (e.g. beds)")
         pop = (_weights_file(demand, counties["code"], "demand") if demand is not None
@@ -266,9 +308,12 @@ def access(
 @app.command()
 def catchments(
     specialty: str = typer.Option(..., help="specialty to build catchments for"),
-    year: int = typer.Option(..., help="discharge year"),
-    flows: Path = typer.Option(..., help="CSV residence_code,hospital_region_code,patients"
-                                         "[,specialty,year] (the flows metrics output)"),
+    year: int | None = typer.Option(None, help="discharge year (default: the latest held)"),
+    flows: Path | None = typer.Option(None, help="CSV residence_code,hospital_region_code,"
+                                                 "patients[,specialty,year] (default: built "
+                                                 "from the flows dataset)"),
+    counties_out: bool = typer.Option(False, "--counties", help="list every county with its "
+                                                                "area instead of the areas"),
     province: str | None = typer.Option(None, help="restrict to one province"),
     min_localization: float | None = typer.Option(None, help="merge areas with LI below this"),
     min_population: float | None = typer.Option(None, help="merge areas smaller than this"),
@@ -278,15 +323,11 @@ def catchments(
     """Dartmouth-style hospital areas with the localization index of each."""
     try:
         counties = _counties(province)
-        df = _csv(flows, ["residence_code", "hospital_region_code", "patients"])
-        if "specialty" in df.columns:
-            df = df[df["specialty"] == specialty]
-        if "year" in df.columns:
-            df = df[pd.to_numeric(df["year"], errors="coerce") == year]
+        df, year, source = _catchment_flows(flows, specialty, year)
         idx = {c: i for i, c in enumerate(counties["code"])}
         df = df[df["residence_code"].isin(idx) & df["hospital_region_code"].isin(idx)]
         if df.empty:
-            raise InvalidInput(f"{flows}: no flows for specialty {specialty!r} in {year} "
+            raise InvalidInput(f"{source}: no flows for specialty {specialty!r} in {year} "
                                "within the selected counties")
         seeds_codes = sorted(df["hospital_region_code"].unique())
         col = {c: k for k, c in enumerate(seeds_codes)}
@@ -304,11 +345,46 @@ def catchments(
         fail(exc)
         return
     names = dict(zip(counties["code"], counties["name_zh"], strict=True))
+    if counties_out:
+        residents = f.sum(axis=1)
+        county_rows = [{"code": c, "name_zh": names[c],
+                        "area_code": seeds_codes[a] if a >= 0 else None,
+                        "area_name_zh": names[seeds_codes[a]] if a >= 0 else None,
+                        "residents": float(residents[i])}
+                       for i, (c, a) in enumerate(zip(counties["code"],
+                                                      r.area_of.astype(int).tolist(),
+                                                      strict=True))]
+        emit(county_rows, fmt, title=f"{specialty} {year}: hospital area of each county")
+        return
     rows = [{"area_code": seeds_codes[int(row["area"])],
              "name_zh": names[seeds_codes[int(row["area"])]],
              **{k: row[k] for k in ("localization_index", "population", "counties")}}
             for row in r.rows()]
     emit(rows, fmt, title=f"{specialty} {year} hospital areas")
+
+
+def _catchment_flows(flows: Path | None, specialty: str,
+                     year: int | None) -> tuple[pd.DataFrame, int, str]:
+    """Residence → hospital-county flows of one specialty and year: from ``flows`` (filtered on
+    its optional specialty/year columns; year defaults to the file's latest) or else from the
+    flows dataset. Returns the flows, the year and a label for messages."""
+    if flows is None:
+        src = flows_in.open_flows("--flows FILE")
+        y = src.year(year)
+        return flows_in.residence_flows(src, specialty, y), y, "flows dataset"
+    df = _csv(flows, ["residence_code", "hospital_region_code", "patients"])
+    if "specialty" in df.columns:
+        df = df[df["specialty"] == specialty]
+    if "year" in df.columns:
+        years = pd.to_numeric(df["year"], errors="coerce")
+        if year is None:
+            if years.isna().all():
+                raise InvalidInput(f"{flows}: no year to default to; pass --year")
+            year = int(years.max())
+        df = df[years == year]
+    elif year is None:
+        raise InvalidInput(f"{flows} has no year column; pass --year to label the result")
+    return df, year, str(flows)
 
 
 @app.command()

@@ -45,22 +45,37 @@ from .travel import great_circle_km
 
 
 def delaunay_adjacency(lon, lat, max_edge_km: float | None = None) -> sp.csr_matrix:
-    """Symmetric boolean county adjacency from a Delaunay triangulation of centroids."""
+    """Symmetric boolean county adjacency from a Delaunay triangulation of centroids.
+
+    Counties sharing a centroid (e.g. coordinates copied from the parent division) would be
+    dropped by the triangulation and left without neighbours; they are triangulated once and
+    are adjacent to each other and to every neighbour of their shared point.
+    """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     if lon.shape != lat.shape or lon.ndim != 1 or lon.size < 3:
         raise InvalidInput("need matching 1-D lon/lat arrays with at least 3 points")
-    xy = np.column_stack([lon * np.cos(np.radians(lat.mean())), lat])
-    tri = Delaunay(xy)
-    s = tri.simplices
-    a = np.concatenate([s[:, 0], s[:, 1], s[:, 2]])
-    b = np.concatenate([s[:, 1], s[:, 2], s[:, 0]])
-    if max_edge_km is not None:
-        keep = great_circle_km(lon[a], lat[a], lon[b], lat[b]) <= max_edge_km
-        a, b = a[keep], b[keep]
     n = lon.size
-    m = sp.csr_matrix((np.ones(a.size, dtype=bool), (a, b)), shape=(n, n))
-    return ((m + m.T) > 0).tocsr()
+    points, member = np.unique(np.column_stack([lon, lat]), axis=0, return_inverse=True)
+    member = member.ravel()
+    ulon, ulat = points[:, 0], points[:, 1]
+    k = ulon.size
+    if k >= 3:
+        xy = np.column_stack([ulon * np.cos(np.radians(lat.mean())), ulat])
+        s = Delaunay(xy).simplices
+        a = np.concatenate([s[:, 0], s[:, 1], s[:, 2]])
+        b = np.concatenate([s[:, 1], s[:, 2], s[:, 0]])
+    else:  # all centroids on one or two points
+        a, b = np.triu_indices(k, 1)
+    if max_edge_km is not None:
+        keep = great_circle_km(ulon[a], ulat[a], ulon[b], ulat[b]) <= max_edge_km
+        a, b = a[keep], b[keep]
+    m = sp.csr_matrix((np.ones(a.size, dtype=bool), (a, b)), shape=(k, k))
+    m = ((m + m.T + sp.identity(k, dtype=bool, format="csr")) > 0).astype(np.int8)
+    lift = sp.csr_matrix((np.ones(n, dtype=np.int8), (np.arange(n), member)), shape=(n, k))
+    full = (lift @ m @ lift.T).tolil()
+    full.setdiag(0)
+    return (full.tocsr() > 0).tocsr()
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.limiter = LoginLimiter()
     app.state.templates = make_templates()
     app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine)
+    app.state.evaluations = {}  # (project id, dataset version) → Evaluation (web/evaluation.py)
+    app.state.flow_source = None
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")

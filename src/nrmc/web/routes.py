@@ -16,14 +16,14 @@ from ..domains.referrals import pages as referrals_pages
 from ..domains.regions import api as regions_api
 from ..domains.regions import pages as regions_pages
 from ..domains.users import api as users_api
-from . import auth, planning
+from . import auth, evaluation, planning
 
 
 def routers() -> list[APIRouter]:
     return [
         auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
-        collaboration_api.router, planning.api,
+        collaboration_api.router, planning.api, evaluation.api,
         regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
-        planning.pages,
+        planning.pages, evaluation.pages,
     ]

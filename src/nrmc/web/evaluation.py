@@ -1,0 +1,121 @@
+"""Evaluation of a project, as a page and an API: before/after on the four flow metrics and
+the staggered difference-in-differences, from `nrmc.evaluation.service.evaluate`.
+
+The evaluation service takes no caller scope, so visibility is checked here first (the
+project must be in scope, else 404). Evaluating scans the discharge dataset, so results are
+cached per process by (project, dataset version).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from ..domains.projects.models import Project
+from ..domains.regions import service as regions
+from ..evaluation import charts
+from ..evaluation import service as evaluation
+from ..evaluation.sources import EngineFlowSource
+from ..flows import store
+from .deps import CurrentProject, PageUser, SessionDep
+from .render import render
+
+api = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["evaluation"])
+pages = APIRouter(include_in_schema=False)
+_LOCK = threading.Lock()
+
+
+class MetricChange(BaseModel):
+    metric: str
+    description: str
+    baseline_year: int
+    after_year: int
+    before: float | None
+    after: float | None
+    change_pct: float | None
+
+
+class EvaluationOut(BaseModel):
+    """Before/after and the DiD estimate for one project (fractions, not percent)."""
+
+    title: str
+    baseline_year: int | None
+    opening_year: int | None
+    metrics: list[MetricChange]
+    did_estimate: float | None
+    did_ci_low: float | None
+    did_ci_high: float | None
+    pre_trend_p: float | None
+    treated_cells: int
+    clusters: int
+    did_note: str
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _evaluate(request: Request, session: Session, project: Project) -> evaluation.Evaluation:
+    settings = request.app.state.settings
+    version = store.read_manifest(settings.flows_dir).version
+    state = request.app.state
+    key = (project.id, version)
+    with _LOCK:
+        if key not in state.evaluations:
+            if state.flow_source is None or state.flow_source[0] != version:
+                state.flow_source = (version, EngineFlowSource(
+                    settings.flows_dir, regions.region_table(session=session),
+                    engine=settings.engine, spark_master=settings.spark_master))
+            state.evaluations[key] = evaluation.evaluate(
+                session=session, source=state.flow_source[1], scope="project", key=project.id)
+        return state.evaluations[key]
+
+
+def to_out(result: evaluation.Evaluation) -> EvaluationOut:
+    summary = result.summary()
+    metrics = [MetricChange(metric=name, description=evaluation.METRICS.get(name, name),
+                            baseline_year=ba.baseline_year, after_year=ba.after_year,
+                            before=_num(ba.before), after=_num(ba.after),
+                            change_pct=_num(ba.change_pct))
+               for name, ba in result.before_after.items()]
+    return EvaluationOut(
+        title=result.title, baseline_year=result.baseline_year,
+        opening_year=result.opening_year, metrics=metrics,
+        did_estimate=_num(summary["did_estimate"]), did_ci_low=_num(summary["did_ci_low"]),
+        did_ci_high=_num(summary["did_ci_high"]), pre_trend_p=_num(summary["pre_trend_p"]),
+        treated_cells=int(summary["treated_cells"] or 0), clusters=int(summary["clusters"] or 0),
+        did_note=str(summary["did_note"] or ""))
+
+
+@api.get("/evaluation", response_model=EvaluationOut)
+def get_evaluation(project: CurrentProject, request: Request, session: SessionDep) -> EvaluationOut:
+    """Before/after (baseline: the year before opening) and the staggered DiD of the outflow
+    rate in the centre's province × specialty cells; 404 when no discharges are loaded."""
+    return to_out(_evaluate(request, session, project))
+
+
+@pages.get("/projects/{project_id}/evaluation", response_class=HTMLResponse)
+def evaluation_page(project_id: int, request: Request, session: SessionDep,
+                    user: PageUser) -> HTMLResponse:
+    from ..domains.projects import service as projects
+    from ..domains.users.scope import Scope
+
+    project = projects.get_visible(session=session, scope=Scope.for_user(user),
+                                   project_id=project_id)
+    result = _evaluate(request, session, project)
+    chart = None
+    if result.did is not None:
+        chart = Markup(charts.event_study_svg(result.did, title=result.title,
+                                              source="nrmc demo discharges"))
+    return render(request, "evaluation/project.html", user, project=project,
+                  result=to_out(result), chart=chart)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET_KEY
     pseudonym_key: str = DEV_PSEUDONYM_KEY
     referral_sla_hours: float = 24.0
+    min_cell_size: int = Field(default=10, ge=1, description="published counts below are withheld")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

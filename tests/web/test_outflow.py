@@ -8,7 +8,11 @@ from .conftest import login
 def test_outflow_api_by_province_specialty_and_year(as_user):
     page = as_user("admin").get("/api/v1/metrics/outflow", params={"year": 2024}).json()
     assert page["total"] == 31 and all(r["year"] == 2024 for r in page["items"])
-    assert all(0 <= r["outflow_rate"] <= 1 for r in page["items"])
+    published = [r for r in page["items"] if not r["suppressed"]]
+    assert published and all(0 <= r["outflow_rate"] <= 1 for r in published)
+    # small cells (fewer than 10 patients) are withheld, never published as numbers
+    assert all(r["treated_outside"] is None or r["treated_outside"] == 0
+               or r["treated_outside"] >= 10 for r in page["items"])
     assert all(r["specialty"] is None for r in page["items"])
     cardio = as_user("admin").get("/api/v1/metrics/outflow", params={
         "year": 2024, "specialty": "cardiovascular", "limit": 500}).json()

@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.tokens = TokenSigner(settings.secret_key)
     app.state.limiter = LoginLimiter()
     app.state.templates = make_templates()
-    app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine)
+    app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine,
+                                     min_cell=settings.min_cell_size)
     app.state.evaluations = {}  # (project id, dataset version) → Evaluation (web/evaluation.py)
     app.state.flow_source = None
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.privacy import DEFAULT_MIN_CELL, suppress_outflow_row
 from ..domains.regions import service as regions
 from ..domains.regions.models import Region
 from ..domains.users.scope import Scope
@@ -32,6 +33,7 @@ EACH = "each"  # every specialty, one row each
 class OutflowCache:
     flows_dir: Path
     engine: str = "duckdb"
+    min_cell: int = DEFAULT_MIN_CELL
     _frames: dict[tuple[str, bool, int], pd.DataFrame] = field(default_factory=dict)
     # (level, version) → {(specialty or ALL, year): [row, ...]}: the rows the pages and the API
     # ask for, split once so a request only looks them up and filters by scope.
@@ -67,7 +69,7 @@ class OutflowCache:
                 frame = self.frame(session, level=level, by_specialty=by_specialty)
                 if frame is None:
                     return {}
-                for record in _records(frame):
+                for record in _records(frame, self.min_cell):
                     spec = record["specialty"] if by_specialty else ALL
                     out.setdefault((spec, record["year"]), []).append(record)
             with self._lock:
@@ -76,11 +78,17 @@ class OutflowCache:
         return self._slices[key]
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(frame: pd.DataFrame, min_cell: int) -> list[dict[str, Any]]:
+    """Plain rows as published: small cells withheld (nrmc.core.privacy)."""
     out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     ints = ("year", "discharges", "treated_outside")
-    return [{k: (int(v) if k in ints and v is not None else v) for k, v in row.items()}
-            for row in out]
+    return [suppress_outflow_row({k: (int(v) if k in ints and v is not None else v)
+                                  for k, v in row.items()}, min_cell) for row in out]
+
+
+def published(frame: pd.DataFrame, min_cell: int) -> list[dict[str, Any]]:
+    """Rows of a report frame as pages may show them (small cells withheld)."""
+    return _records(frame, min_cell)
 
 
 def visible_codes(session: Session, scope: Scope) -> set[str] | None:

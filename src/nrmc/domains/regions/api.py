@@ -84,11 +84,12 @@ class OutflowRow(BaseModel):
     region_name: str | None
     year: int
     specialty: str | None
-    discharges: int
-    treated_outside: int
-    outflow_rate: float
+    discharges: int | None
+    treated_outside: int | None
+    outflow_rate: float | None
     top_destination: str | None
     top_destination_share: float | None
+    suppressed: bool = False
 
 
 metrics = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
@@ -105,7 +106,8 @@ def get_outflow(
     limit: Limit = 500, offset: Offset = 0, fmt: FormatQuery = TableFormat.json,
 ) -> Page[OutflowRow] | Response:
     """Patient outflow rate by region × year (× specialty), from the loaded discharges;
-    only regions in the caller's scope. Empty when no discharges are loaded."""
+    only regions in the caller's scope. Empty when no discharges are loaded. Cells with fewer
+    than NRMC_MIN_CELL_SIZE patients are withheld (null, `suppressed: true`)."""
     found = outflow.rows(request.app.state.outflow, session, scope, level=level.value,
                          specialty=specialty, year=year, within=within)
     out = [OutflowRow(**r) for r in found]

@@ -101,7 +101,8 @@ def _region_flows(request: Request, session: SessionDep, scope: Scope, region: R
     year = years[-1]
     frame = cache.frame(session, level=region.level, by_specialty=True)
     mine = frame[(frame["region"] == region.code) & (frame["year"] == year)]
-    by_specialty = sorted(mine.to_dict(orient="records"), key=lambda r: -r["outflow_rate"])
+    by_specialty = sorted(outflow.published(mine, cache.min_cell),
+                          key=lambda r: -(r["outflow_rate"] if r["outflow_rate"] is not None else -1))
     child_level = "prefecture" if region.level == "province" else "county"
     codes = {c.code for c in children}
     kids = [r for r in outflow.rows(cache, session, scope, level=child_level, year=year,

@@ -30,18 +30,11 @@ def list_entries(
     object_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
     limit: int = 200, offset: int = 0,
 ) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
-    if object_type:
-        query = query.where(AuditEntry.object_type == object_type)
-    if object_id:
-        query = query.where(AuditEntry.object_id == str(object_id))
-    if since:
-        query = query.where(AuditEntry.at >= since)
-    if until:
-        query = query.where(AuditEntry.at <= until)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    """The whole log, newest first (for system callers; pages and API use list_visible)."""
+    entries, _total = list_visible(
+        session=session, scope=Scope.system(), actor=actor, object_type=object_type,
+        object_id=object_id, since=since, until=until, limit=limit, offset=offset)
+    return entries
 
 
 def list_visible(

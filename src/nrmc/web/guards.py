@@ -7,6 +7,8 @@ one (%00) would otherwise reach the driver and fail there as a 500 (found by sch
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import anyio
@@ -85,7 +87,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], *SECURITY_HEADERS]

@@ -163,7 +163,7 @@ def run_siting(session: Session, scope: Scope, data: SitingIn, *, settings: Any,
 
 def size_beds(data: BedsIn) -> BedsOut:
     fn = bedsmod.beds_for_block if data.kind == "block" else bedsmod.beds_for_wait
-    return BedsOut(**fn(data.admissions_per_year, data.mean_los_days, data.target).as_dict())
+    return BedsOut.model_validate(fn(data.admissions_per_year, data.mean_los_days, data.target).as_dict())
 
 
 @api.post("/site", response_model=SitingOut)

@@ -213,4 +213,4 @@ def counts_by_region(*, session: Session, scope: Scope, codes_like: str) -> dict
         .where(scope.hospital_clause(Hospital.code, Hospital.region_code),
                Hospital.region_code.like(codes_like + "%"))
         .group_by(Hospital.region_code)).all()
-    return {code: (int(n), int(beds)) for code, n, beds in rows}
+    return {code: (int(n), int(beds or 0)) for code, n, beds in rows}

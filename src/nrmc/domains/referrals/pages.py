@@ -123,7 +123,7 @@ def create(
 def _back(request: Request, user: User, session: SessionDep, code: str, error: str) -> Response:
     page = inbox(request, session, user, hospital=code)
     page.status_code = 422
-    body = page.body.decode().replace("<!--form-error-->",
+    body = bytes(page.body).decode().replace("<!--form-error-->",
                                       f'<p class="error" role="alert">{_escape(error)}</p>')
     return HTMLResponse(body, status_code=422)
 

@@ -58,7 +58,7 @@ def start(
         f"Beds: {s['beds']:,} ({s['beds_per_1000']} per 1,000)\n"
         f"Programme: {s['projects']} known projects in {s['project_provinces']} provinces "
         f"({batches})\nAlliances: {s['alliances']}",
-        title="nrmc — national summary 全国概览"))
+        title="nrmc — national summary 全国概览"), soft_wrap=False)
     console.print("Try next:\n"
                   "  nrmc projects list --province 62\n"
                   "  nrmc regions show 620921\n"

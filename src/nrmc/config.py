@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     pseudonym_key: str = DEV_PSEUDONYM_KEY
     referral_sla_hours: float = 24.0
     min_cell_size: int = Field(default=10, ge=1, description="published counts below are withheld")
+    read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
+    read_cache_seconds: float = Field(default=300.0, gt=0, description="web read cache lifetime")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

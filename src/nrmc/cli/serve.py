@@ -21,11 +21,13 @@ def run(*, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from ..web import create_app
+    from ..workspace import upgrade_workspace
 
+    upgrade_workspace(engine())  # a store made by an older nrmc gets the current schema first
     console.print(f"serving nrmc on [bold]http://{host}:{port}/[/bold] (API docs at /api/docs)")
     if workers > 1:
         uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
+                    workers=workers, log_level="warning", access_log=False)
         return
     uvicorn.run(create_app(settings(), engine=engine()), host=host, port=port,
-                log_level="warning")
+                log_level="warning", access_log=False)

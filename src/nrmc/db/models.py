@@ -17,7 +17,8 @@ from ..domains.projects.models import Project
 from ..domains.referrals.models import Referral
 from ..domains.regions.models import Region
 from ..domains.users.models import User
+from .revision import data_revision
 
 __all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
            "ExpertTeam", "FollowUpAction", "Hospital", "Project", "Referral", "Region",
-           "SiteVisit", "Technology", "Trainee", "User"]
+           "SiteVisit", "Technology", "Trainee", "User", "data_revision"]

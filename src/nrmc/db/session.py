@@ -9,9 +9,12 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import revision
+
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys on and a busy timeout, its folder created."""
+    """Create an engine; SQLite gets foreign keys on and a busy timeout, its folder created.
+    Every engine advances the store's data revision when it commits a write (db/revision.py)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -25,8 +28,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    revision.track(engine)
+    return engine
 
 
 def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:

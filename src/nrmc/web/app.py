@@ -1,7 +1,8 @@
 """The app factory: one FastAPI app serving pages and the JSON API on one store.
 
 `create_app(settings)` wires the engine, signed-cookie sessions, token signer, login limiter,
-templates, static files (vendored htmx/ECharts and map boundaries) and every slice's routers.
+the read cache (web/read_cache.py), templates, static files (vendored htmx/ECharts and map
+boundaries) and every slice's routers.
 Domain errors map to HTTP here and nowhere else: NotFound → 404, Forbidden → 403, Conflict → 409.
 """
 
@@ -28,6 +29,7 @@ from . import routes
 from .deps import LoginRequired
 from .guards import AdmissionLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
 from .outflow import OutflowCache
+from .read_cache import ReadCache, cached_paths
 from .security import LoginLimiter, TokenSigner
 from .templating import make_templates
 
@@ -63,10 +65,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                      min_cell=settings.min_cell_size)
     app.state.evaluations = {}  # (project id, dataset version) → Evaluation (web/evaluation.py)
     app.state.flow_source = None
+    # Outermost last. The read cache answers from memory inside the session (it needs the
+    # decoded cookie) but outside the admission limit (a hit takes no pooled connection).
+    app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
+    app.add_middleware(ReadCache, engine=engine, tokens=app.state.tokens,
+                       flows_dir=settings.flows_dir, paths=cached_paths(routes.routers()),
+                       max_entries=settings.read_cache_entries, ttl=settings.read_cache_seconds)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")
-    app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

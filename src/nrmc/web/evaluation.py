@@ -25,6 +25,7 @@ from ..evaluation import service as evaluation
 from ..evaluation.sources import EngineFlowSource
 from ..flows import store
 from .deps import CurrentProject, PageUser, SessionDep
+from .read_cache import cached_read
 from .render import render
 
 api = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["evaluation"])
@@ -98,6 +99,7 @@ def to_out(result: evaluation.Evaluation) -> EvaluationOut:
 
 
 @api.get("/evaluation", response_model=EvaluationOut)
+@cached_read
 def get_evaluation(project: CurrentProject, request: Request, session: SessionDep) -> EvaluationOut:
     """Before/after (baseline: the year before opening) and the staggered DiD of the outflow
     rate in the centre's province × specialty cells; 404 when no discharges are loaded."""
@@ -105,6 +107,7 @@ def get_evaluation(project: CurrentProject, request: Request, session: SessionDe
 
 
 @pages.get("/projects/{project_id}/evaluation", response_class=HTMLResponse)
+@cached_read
 def evaluation_page(project_id: int, request: Request, session: SessionDep,
                     user: PageUser) -> HTMLResponse:
     from ..domains.projects import service as projects

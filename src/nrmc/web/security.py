@@ -31,12 +31,20 @@ class TokenSigner:
         return self._serializer.dumps({"u": user_id})
 
     def user_id(self, token: str) -> int | None:
+        checked = self.check(token)
+        return checked[0] if checked else None
+
+    def check(self, token: str) -> tuple[int, float] | None:
+        """(user id, expiry as a Unix time) of a valid token, else None."""
         try:
-            data = self._serializer.loads(token, max_age=self.max_age)
+            data, issued = self._serializer.loads(token, max_age=self.max_age,
+                                                  return_timestamp=True)
         except (BadSignature, SignatureExpired):
             return None
         value = data.get("u") if isinstance(data, dict) else None
-        return value if isinstance(value, int) else None
+        if not isinstance(value, int):
+            return None
+        return value, issued.timestamp() + self.max_age
 
 
 def new_csrf_token() -> str:

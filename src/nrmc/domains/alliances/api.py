@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ...web.deps import ApiScope, SessionDep
+from ...web.read_cache import cached_read
 from ...web.tables import (
     DOWNLOADS,
     EXPORT_LIMIT,
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/api/v1/alliances", tags=["alliances"])
 
 
 @router.get("", response_model=Page[AllianceOut], responses=DOWNLOADS)
+@cached_read
 def list_alliances(
     session: SessionDep, scope: ApiScope, region: str | None = None, project_id: DbIdQuery = None,
     limit: Limit = 50, offset: Offset = 0, fmt: FormatQuery = TableFormat.json,
@@ -41,6 +43,7 @@ def list_alliances(
 
 
 @router.get("/{alliance_id}", response_model=AllianceOut)
+@cached_read
 def get_alliance(alliance_id: DbId, session: SessionDep, scope: ApiScope) -> AllianceOut:
     return service.to_out(session, service.get_visible(session=session, scope=scope,
                                                        alliance_id=alliance_id))

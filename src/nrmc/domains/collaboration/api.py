@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ...web.deps import ApiScope, SessionDep
+from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, DbId, FormatQuery, Limit, Offset, Page, TableFormat, download
 from ..users.scope import Scope
 from . import kpis, ledger, service, visits
@@ -94,12 +95,14 @@ def on_site_by_month(session: Session, scope: Scope, project_id: int,
 
 
 @router.get("/kpis", response_model=KpiReport)
+@cached_read
 def get_kpis(project_id: DbId, session: SessionDep, scope: ApiScope, year: Year = None) -> KpiReport:
     """KPIs for `year` with year on year, or for all time without `year`."""
     return kpi_report(session, scope, project_id, year)
 
 
 @router.get("/kpis/trend", response_model=list[ProjectKpis])
+@cached_read
 def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope) -> list[ProjectKpis]:
     """KPIs for each calendar year the project had experts on site."""
     return [kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
@@ -107,6 +110,7 @@ def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope) -> lis
 
 
 @router.get("/dispatches", response_model=Page[DispatchOut], responses=DOWNLOADS)
+@cached_read
 def list_dispatches(project_id: DbId, session: SessionDep, scope: ApiScope,
                     on: date | None = None, limit: Limit = 50, offset: Offset = 0,
                     fmt: FormatQuery = TableFormat.json) -> Page[DispatchOut] | Response:
@@ -119,11 +123,13 @@ def list_dispatches(project_id: DbId, session: SessionDep, scope: ApiScope,
 
 
 @router.get("/dispatches/by-month", response_model=list[MonthOnSite])
+@cached_read
 def dispatch_timeline(project_id: DbId, session: SessionDep, scope: ApiScope) -> list[MonthOnSite]:
     return on_site_by_month(session, scope, project_id)
 
 
 @router.get("/technologies", response_model=list[TechnologyOut], responses=DOWNLOADS)
+@cached_read
 def list_technologies(project_id: DbId, session: SessionDep, scope: ApiScope,
                       fmt: FormatQuery = TableFormat.json) -> list[TechnologyOut] | Response:
     out = [TechnologyOut.model_validate(t, from_attributes=True) for t in
@@ -134,6 +140,7 @@ def list_technologies(project_id: DbId, session: SessionDep, scope: ApiScope,
 
 
 @router.get("/visits", response_model=list[SiteVisitOut], responses=DOWNLOADS)
+@cached_read
 def list_visits(project_id: DbId, session: SessionDep, scope: ApiScope,
                 fmt: FormatQuery = TableFormat.json) -> list[SiteVisitOut] | Response:
     out = [visits.to_out(v) for v in

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from ...core.enums import Tier
 from ...web.deps import ApiScope, CurrentHospital, SessionDep
+from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
 from . import service
 from .schemas import HospitalDetail, HospitalOut
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/api/v1/hospitals", tags=["hospitals"])
 
 
 @router.get("", response_model=Page[HospitalOut], responses=DOWNLOADS)
+@cached_read
 def list_hospitals(
     session: SessionDep, scope: ApiScope, region: str | None = None, tier: Tier | None = None,
     synthetic: bool | None = None, limit: Limit = 50, offset: Offset = 0,
@@ -32,5 +34,6 @@ def list_hospitals(
 
 
 @router.get("/{code}", response_model=HospitalDetail)
+@cached_read
 def get_hospital(hospital: CurrentHospital) -> HospitalDetail:
     return HospitalDetail.model_validate(hospital)

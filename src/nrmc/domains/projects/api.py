@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ...core.enums import ProjectStatus
 from ...web.deps import ApiScope, CurrentProject, SessionDep, SourceDep
+from ...web.read_cache import cached_read
 from ...web.tables import (
     DOWNLOADS,
     EXPORT_LIMIT,
@@ -59,6 +60,7 @@ class ProgrammeSummary(BaseModel):
 
 
 @router.get("/api/v1/projects", response_model=Page[ProjectOut], responses=DOWNLOADS)
+@cached_read
 def list_projects(
     session: SessionDep, scope: ApiScope, batch: Annotated[int | None, Query(ge=1, le=5)] = None,
     province: str | None = None,
@@ -76,6 +78,7 @@ def list_projects(
 
 
 @router.get("/api/v1/projects/{project_id}", response_model=ProjectDetail)
+@cached_read
 def get_project(project: CurrentProject, session: SessionDep) -> ProjectDetail:
     return service.to_detail(session, project)
 
@@ -110,6 +113,7 @@ def programme_summary(session: SessionDep, scope: ApiScope) -> ProgrammeSummary:
 
 
 @router.get("/api/v1/metrics/programme", response_model=ProgrammeSummary, tags=["metrics"])
+@cached_read
 def get_programme_summary(session: SessionDep, scope: ApiScope) -> ProgrammeSummary:
     """Visible projects counted by batch and by province."""
     return programme_summary(session, scope)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from ...core.enums import ProjectStatus, Role
 from ...web.deps import PageUser, SessionDep, SourceDep
+from ...web.read_cache import cached_read
 from ...web.render import render
 from ...web.tables import DbId
 from ..alliances import service as alliances
@@ -28,6 +29,7 @@ def _can_write(scope: Scope) -> bool:
 
 
 @router.get("/projects", response_class=HTMLResponse)
+@cached_read
 def project_list(request: Request, session: SessionDep, user: PageUser,
                  batch: Annotated[int | None, Query(ge=1, le=5)] = None) -> HTMLResponse:
     scope = Scope.for_user(user)
@@ -95,6 +97,7 @@ def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
+@cached_read
 def dashboard(project_id: DbId, request: Request, session: SessionDep,
               user: PageUser) -> HTMLResponse:
     context = _dashboard_context(session, Scope.for_user(user), project_id)

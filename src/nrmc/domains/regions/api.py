@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from ...core.enums import Level
 from ...web import outflow
 from ...web.deps import ApiScope, CurrentRegion, SessionDep
+from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
 from ..hospitals import service as hospitals
 from . import service
@@ -27,6 +28,7 @@ class RegionStats(RegionOut):
 
 
 @router.get("", response_model=Page[RegionOut], responses=DOWNLOADS)
+@cached_read
 def list_regions(
     session: SessionDep, scope: ApiScope, parent: Annotated[str | None, Query()] = None,
     level: Level | None = None, limit: Limit = 50, offset: Offset = 0,
@@ -43,6 +45,7 @@ def list_regions(
 
 
 @router.get("/{code}", response_model=RegionDetail)
+@cached_read
 def get_region(region: CurrentRegion, session: SessionDep) -> RegionDetail:
     return service.detail(session=session, code=region.code)
 
@@ -68,6 +71,7 @@ def child_stats(session: SessionDep, scope: ApiScope, code: str) -> list[RegionS
 
 
 @router.get("/{code}/children", response_model=list[RegionStats], responses=DOWNLOADS)
+@cached_read
 def get_children(code: str, session: SessionDep, scope: ApiScope,
                  fmt: FormatQuery = TableFormat.json) -> list[RegionStats] | Response:
     """Direct children (prefectures of a province, counties of a prefecture) with hospitals."""
@@ -96,6 +100,7 @@ metrics = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 
 
 @metrics.get("/outflow", response_model=Page[OutflowRow], responses=DOWNLOADS)
+@cached_read
 def get_outflow(
     request: Request, session: SessionDep, scope: ApiScope,
     level: Annotated[Level, Query()] = Level.province,

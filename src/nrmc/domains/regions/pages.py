@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...core.enums import Role, Specialty
 from ...web import outflow
 from ...web.deps import PageUser, SessionDep
+from ...web.read_cache import cached_read
 from ...web.render import render
 from ..alliances import service as alliances
 from ..hospitals import service as hospitals
@@ -27,6 +28,7 @@ MAPS = Path(__file__).parents[2] / "web" / "static" / "maps"
 
 
 @router.get("/", response_class=HTMLResponse)
+@cached_read
 def overview(
     request: Request, session: SessionDep, user: PageUser,
     specialty: Annotated[str, Query(max_length=32)] = outflow.ALL,
@@ -59,6 +61,7 @@ def overview(
 
 
 @router.get("/regions/{code}", response_class=HTMLResponse)
+@cached_read
 def region_page(code: str, request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
     scope = Scope.for_user(user)
     region = service.get_visible(session=session, scope=scope, code=code)

@@ -1,0 +1,138 @@
+"""The read cache replays dashboards from memory, but never across users, never after the data
+changed (whoever changed it), and never for a caller who is no longer allowed in."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from nrmc.config import Settings
+from nrmc.db import make_engine, session_scope
+from nrmc.domains.projects.models import Project
+from nrmc.domains.users import service as users
+from nrmc.flows.store import MANIFEST
+from nrmc.web import create_app
+
+from .cast import PASSWORD
+from .conftest import login
+
+CACHE = "x-nrmc-cache"
+
+
+def test_a_repeated_read_is_replayed_byte_for_byte(as_user, cast):
+    path = f"/api/v1/projects/{cast.jiuquan_project}/kpis"
+    first, second = as_user("admin").get(path), as_user("admin").get(path)
+    assert first.status_code == second.status_code == 200
+    assert (first.headers[CACHE], second.headers[CACHE]) == ("miss", "hit")
+    assert second.content == first.content
+    assert second.headers["content-type"] == first.headers["content-type"]
+    assert second.headers["x-content-type-options"] == "nosniff"  # outer headers still added
+
+
+def test_query_strings_and_users_get_their_own_answers(as_user):
+    admin_all = as_user("admin").get("/api/v1/projects", params={"limit": 500})
+    admin_gansu = as_user("admin").get("/api/v1/projects", params={"limit": 500, "province": "62"})
+    gansu = as_user("gansu").get("/api/v1/projects", params={"limit": 500})
+    assert admin_all.json()["total"] == 77 and admin_gansu.json()["total"] == 4
+    assert gansu.headers[CACHE] == "miss"  # the admin's cached list is not the officer's
+    assert gansu.json()["total"] == 4
+    assert {p["province_code"] for p in gansu.json()["items"]} == {"620000"}
+    again = as_user("gansu").get("/api/v1/projects", params={"limit": 500})
+    assert again.headers[CACHE] == "hit" and again.json() == gansu.json()
+
+
+def test_out_of_scope_stays_404_after_an_allowed_user_cached_it(as_user, cast):
+    path = f"/api/v1/projects/{cast.henan_project}"
+    assert as_user("admin").get(path).status_code == 200
+    assert as_user("admin").get(path).headers[CACHE] == "hit"
+    for _ in range(2):
+        refused = as_user("gansu").get(path)
+        assert refused.status_code == 404 and refused.headers.get(CACHE) == "miss"
+
+
+def test_an_api_write_is_seen_by_the_next_read(as_user, cast):
+    path = f"/api/v1/projects/{cast.gansu_other_project}"
+    as_user("admin").get(path)
+    assert as_user("admin").get(path).headers[CACHE] == "hit"
+    assert as_user("gansu").patch(path, json={"planned_beds": 654}).status_code == 200
+    after = as_user("admin").get(path)
+    assert after.headers[CACHE] == "miss" and after.json()["planned_beds"] == 654
+
+
+def test_a_write_from_another_process_is_seen_too(as_user, cast, web_store):
+    path = f"/api/v1/projects/{cast.jiuquan_project}"
+    as_user("admin").get(path)
+    assert as_user("admin").get(path).headers[CACHE] == "hit"
+    other = make_engine(str(web_store[0].url.render_as_string(hide_password=False)))
+    try:  # as a CLI import would: its own engine, its own transaction
+        with other.begin() as conn:
+            conn.execute(update(Project).where(Project.id == cast.jiuquan_project)
+                         .values(notes="changed by an import"))
+    finally:
+        other.dispose()
+    after = as_user("admin").get(path)
+    assert after.headers[CACHE] == "miss" and after.json()["notes"] == "changed by an import"
+
+
+def test_a_disabled_user_is_refused_even_for_a_cached_read(client, web_store, cast):
+    with session_scope(web_store[0]) as session:
+        users.create(session=session, username="cached", password=PASSWORD,
+                     role="national_analyst")
+    token = client.post("/api/v1/auth/token",
+                        data={"username": "cached", "password": PASSWORD}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/api/v1/projects/{cast.jiuquan_project}"
+    client.get(path, headers=headers)
+    assert client.get(path, headers=headers).headers[CACHE] == "hit"
+    with session_scope(web_store[0]) as session:
+        users.disable(session=session, username="cached")
+    assert client.get(path, headers=headers).status_code == 401
+
+
+def test_a_new_discharge_load_refreshes_the_outflow(as_user, app):
+    path = "/api/v1/metrics/outflow?level=province"
+    as_user("admin").get(path)
+    assert as_user("admin").get(path).headers[CACHE] == "hit"
+    manifest = app.state.settings.flows_dir / MANIFEST
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    replacement = manifest.with_suffix(".new")
+    replacement.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(replacement, manifest)  # as a publish does: a new file under the same name
+    assert as_user("admin").get(path).headers[CACHE] == "miss"
+
+
+def test_pages_are_cached_per_session_and_carry_their_own_csrf_token(app):
+    with TestClient(app) as gansu, TestClient(app) as jiuquan:
+        login(gansu, "gansu")
+        login(jiuquan, "jiuquan")
+        first, second = gansu.get("/"), gansu.get("/")
+        assert (first.headers[CACHE], second.headers[CACHE]) == ("miss", "hit")
+        other = jiuquan.get("/")
+        assert other.headers[CACHE] == "miss" and other.text != first.text
+        assert jiuquan.cookies["nrmc_session"] != gansu.cookies["nrmc_session"]
+
+
+def test_anonymous_callers_and_writes_go_straight_to_the_app(client, as_user, cast):
+    assert CACHE not in client.get("/api/v1/projects").headers  # 401, never looked up
+    assert CACHE not in as_user("admin").get("/api/v1/users/me").headers  # not a marked read
+    inbox = as_user("jinta").get("/api/v1/referrals")  # overdue flags follow the clock
+    assert inbox.status_code == 200 and CACHE not in inbox.headers
+
+
+def test_the_cache_is_bounded_and_can_be_switched_off(web_store, tmp_path, tokens):
+    engine = web_store[0]
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    small = create_app(Settings(home=tmp_path / "a", env="test", read_cache_entries=2), engine=engine)
+    with TestClient(small) as client:
+        for code in ("620000", "410000", "110000"):
+            client.get(f"/api/v1/regions/{code}", headers=headers)
+        assert client.get("/api/v1/regions/110000", headers=headers).headers[CACHE] == "hit"
+        assert client.get("/api/v1/regions/620000", headers=headers).headers[CACHE] == "miss"
+    off = create_app(Settings(home=tmp_path / "b", env="test", read_cache_entries=0), engine=engine)
+    with TestClient(off) as client:
+        for _ in range(2):
+            response = client.get("/api/v1/regions/620000", headers=headers)
+            assert response.status_code == 200 and CACHE not in response.headers

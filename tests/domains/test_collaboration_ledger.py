@@ -234,3 +234,14 @@ def test_trainee_imports_keep_to_the_callers_scope(db, tmp_path):
     with pytest.raises(ImportRejected, match=f"row 1: project_id: no project with id {project.id}"):
         ledger.import_trainees(session=db, scope=outsider, path=path)
 
+
+def test_follow_up_actions_are_audited_with_their_visit_and_source(db):
+    visit = visits.record_visit(session=db, scope=SYSTEM, data=SiteVisitIn(
+        project_id=jiuquan(db).id, visited_on=date(2023, 2, 20), lead="张组长"))
+    action = visits.add_action(session=db, scope=SYSTEM, visit_id=visit.id, source="cli",
+                               data=ActionIn(description="staff the ICU", due_on=date(2023, 6, 30)))
+    visits.close_action(session=db, scope=SYSTEM, action_id=action.id, on=date(2023, 6, 1),
+                        reason="hired", source="cli")
+    done, created = audit.list_entries(session=db, object_type="follow_up_action")
+    assert (created.after["visit_id"], created.source) == (visit.id, "cli")
+    assert (done.action, done.reason, done.source) == ("follow_up.done", "hired", "cli")

@@ -6,13 +6,19 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from nrmc.core.enums import ProjectStatus
+from nrmc.core.enums import GapLevel, ProjectStatus
 from nrmc.core.errors import Conflict, Forbidden, ImportRejected, NotFound
 from nrmc.core.tabular import write_xlsx
 from nrmc.domains.audit import service as audit
 from nrmc.domains.collaboration import ledger, service, visits
 from nrmc.domains.collaboration.models import Activity
-from nrmc.domains.collaboration.schemas import ActionIn, ActivityIn, DispatchIn, SiteVisitIn
+from nrmc.domains.collaboration.schemas import (
+    ActionIn,
+    ActivityIn,
+    DispatchIn,
+    SiteVisitIn,
+    TechnologyIn,
+)
 
 from .ops_factories import SYSTEM, analyst, jiuquan, outsider, pyramid
 
@@ -148,3 +154,94 @@ def test_approval_and_warning_list_need_a_recorded_visit_of_that_project(db):
     visits.close_action(session=db, scope=SYSTEM, action_id=visit.actions[0].id,
                         on=date(2023, 7, 2))
     assert not visits.to_out(visit, today=date(2023, 8, 1)).actions[0].overdue
+
+
+def test_a_technology_file_with_bad_rows_reports_each_and_stores_nothing(db, tmp_path):
+    project = jiuquan(db)
+    path = tmp_path / "technologies.csv"
+    path.write_text(
+        "project_id,name,department,first_case_on,cases_since,gap_level\n"
+        f"{project.id},TAVR,心内科,2024-05-10,12,Province\n"
+        f"{project.id},,心内科,2024-05-11,,city\n"
+        f"{project.id},ECMO,ICU,2024-05-12,-3,county\n"
+        f"99999,PCI,心内科,2024-05-13,,city\n"
+        f"{project.id},EBUS,呼吸科,13/05/2024,,national\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        ledger.import_technologies(session=db, scope=SYSTEM, path=path)
+    problems = [(p.row, p.field) for p in caught.value.problems]
+    assert problems == [(2, "name"), (3, "cases_since"), (3, "gap_level"), (4, "project_id"),
+                        (5, "first_case_on")]
+    assert "no project with id 99999" in str(caught.value)
+    assert ledger.list_technologies(session=db, scope=SYSTEM, project_id=project.id) == []
+    assert audit.list_entries(session=db, object_type="technology_import") == []
+
+
+def test_an_import_into_one_project_fills_the_project_and_refuses_rows_of_another(db, tmp_path):
+    project = jiuquan(db)
+    path = tmp_path / "technologies.csv"
+    path.write_text("name,first_case_on,gap_level,project_id\n"
+                    "TAVR,2024-05-10,province,\n"
+                    f"ECMO,2024-05-12,city,{project.id + 1}\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        ledger.import_technologies(session=db, scope=SYSTEM, path=path, project_id=project.id)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "project_id")]
+    assert f"imported into project {project.id}" in str(caught.value)
+    path.write_text("name,first_case_on,gap_level\nTAVR,2024-05-10,province\n", encoding="utf-8")
+    with pytest.raises(ImportRejected, match="project_id: required column is missing"):
+        ledger.import_technologies(session=db, scope=SYSTEM, path=path)
+    assert ledger.import_technologies(session=db, scope=SYSTEM, path=path,
+                                      project_id=project.id) == 1
+    (tech,) = ledger.list_technologies(session=db, scope=SYSTEM, project_id=project.id)
+    assert (tech.name, tech.gap_level, tech.cases_since, tech.department) == (
+        "TAVR", "province", 0, "")
+
+
+def test_technologies_can_be_listed_by_the_gap_they_fill(db):
+    project = jiuquan(db)
+    for name, gap in (("TAVR", "province"), ("PCI", "city"), ("ECMO", "province")):
+        ledger.add_technology(session=db, scope=SYSTEM, data=TechnologyIn(
+            project_id=project.id, name=name, first_case_on=date(2024, 5, 1), gap_level=gap))
+    found = ledger.list_technologies(session=db, scope=SYSTEM, project_id=project.id,
+                                     gap_level=GapLevel.province)
+    assert [t.name for t in found] == ["TAVR", "ECMO"]
+    assert len(ledger.list_technologies(session=db, scope=SYSTEM, project_id=project.id)) == 3
+
+
+def test_a_trainee_spreadsheet_loads_in_one_go_with_one_audit_entry(db, tmp_path):
+    project = jiuquan(db)
+    path = tmp_path / "trainees.xlsx"
+    write_xlsx(path, [
+        {"name": "张三", "programme": "PCI 进修", "hours": 120, "trained_on": "2024-06-01"},
+        {"name": "李四", "programme": "ICU 规培", "hours": None, "trained_on": "2024-06-15"},
+    ], ["name", "programme", "hours", "trained_on"])
+    assert ledger.import_trainees(session=db, scope=SYSTEM, path=path,
+                                  project_id=project.id) == 2
+    rows = ledger.list_trainees(session=db, scope=SYSTEM, project_id=project.id)
+    assert [(t.name, t.hours) for t in rows] == [("张三", 120.0), ("李四", 0.0)]
+    (entry,) = audit.list_entries(session=db, object_type="trainee_import")
+    assert (entry.actor, entry.action, entry.after["ids"]) == (
+        "system", "trainee.import", [t.id for t in rows])
+
+
+def test_trainee_imports_keep_to_the_callers_scope(db, tmp_path):
+    pyramid(db)
+    project = jiuquan(db)
+    path = tmp_path / "trainees.csv"
+    path.write_text("project_id,name,programme,trained_on\n"
+                    f"{project.id},张三,PCI,2024-06-01\n", encoding="utf-8")
+    with pytest.raises(Forbidden):
+        ledger.import_trainees(session=db, scope=analyst, path=path)
+    with pytest.raises(ImportRejected, match=f"row 1: project_id: no project with id {project.id}"):
+        ledger.import_trainees(session=db, scope=outsider, path=path)
+
+
+def test_follow_up_actions_are_audited_with_their_visit_and_source(db):
+    visit = visits.record_visit(session=db, scope=SYSTEM, data=SiteVisitIn(
+        project_id=jiuquan(db).id, visited_on=date(2023, 2, 20), lead="张组长"))
+    action = visits.add_action(session=db, scope=SYSTEM, visit_id=visit.id, source="cli",
+                               data=ActionIn(description="staff the ICU", due_on=date(2023, 6, 30)))
+    visits.close_action(session=db, scope=SYSTEM, action_id=action.id, on=date(2023, 6, 1),
+                        reason="hired", source="cli")
+    done, created = audit.list_entries(session=db, object_type="follow_up_action")
+    assert (created.after["visit_id"], created.source) == (visit.id, "cli")
+    assert (done.action, done.reason, done.source) == ("follow_up.done", "hired", "cli")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, evaluate, ops, referrals, registry, report, serve, users
+from . import db, demo, evaluate, ops, referrals, registry, report, serve, users, visits
 from .flows import app as flows_app
 from .plan import app as plan_app
 
@@ -26,6 +26,7 @@ app.add_typer(registry.projects, name="projects")
 app.add_typer(registry.alliances, name="alliances")
 app.add_typer(flows_app, name="flows")
 app.add_typer(ops.app, name="ops")
+ops.app.add_typer(visits.app, name="visit")  # visits.py uses ops.py's helpers
 app.add_typer(referrals.app, name="referrals")
 app.add_typer(plan_app, name="plan")
 app.add_typer(evaluate.app, name="evaluate")

@@ -235,6 +235,10 @@ class GapLevel(StrEnum):
     province = "province"
     national = "national"
 
+    @property
+    def label_zh(self) -> str:
+        return {"city": "市内", "province": "省内", "national": "国内"}[self.value]
+
 
 class ActionStatus(StrEnum):
     """A site visit's follow-up action."""

@@ -57,7 +57,8 @@ def list_visits(*, session: Session, scope: Scope, project_id: int) -> list[Site
                                 .order_by(SiteVisit.visited_on, SiteVisit.id)))
 
 
-def add_action(*, session: Session, scope: Scope, visit_id: int, data: ActionIn) -> FollowUpAction:
+def add_action(*, session: Session, scope: Scope, visit_id: int, data: ActionIn,
+               source: str = "") -> FollowUpAction:
     scope.require_write()
     visit = get_visit(session=session, scope=scope, visit_id=visit_id)
     action = FollowUpAction(visit_id=visit.id, description=data.description, due_on=data.due_on,
@@ -66,12 +67,12 @@ def add_action(*, session: Session, scope: Scope, visit_id: int, data: ActionIn)
     session.flush()
     audit.record(session=session, actor=scope.actor, action="follow_up.create",
                  object_type="follow_up_action", object_id=action.id,
-                 after=data.model_dump(mode="json"))
+                 after=data.model_dump(mode="json") | {"visit_id": visit.id}, source=source)
     return action
 
 
 def close_action(*, session: Session, scope: Scope, action_id: int, on: date,
-                 reason: str = "") -> FollowUpAction:
+                 reason: str = "", source: str = "") -> FollowUpAction:
     scope.require_write()
     action = session.get(FollowUpAction, action_id)
     if action is None:
@@ -84,7 +85,7 @@ def close_action(*, session: Session, scope: Scope, action_id: int, on: date,
     audit.record(session=session, actor=scope.actor, action="follow_up.done",
                  object_type="follow_up_action", object_id=action.id,
                  before={"status": "open"}, after={"status": "done", "closed_on": on.isoformat()},
-                 reason=reason)
+                 reason=reason, source=source)
     return action
 
 

@@ -117,11 +117,15 @@ CurrentUser = Annotated[User, Depends(api_user)]
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def api_scope(user: CurrentUser) -> Scope:
+# The small dependencies below are async on purpose: each sync one costs a hop to a worker
+# thread (and back), more than the work it does. The scoped lookups are single primary-key
+# reads, and AdmissionLimit guarantees them a free pooled connection, so they never wait.
+
+async def api_scope(user: CurrentUser) -> Scope:
     return Scope.for_user(user)
 
 
-def page_scope(user: PageUser) -> Scope:
+async def page_scope(user: PageUser) -> Scope:
     return Scope.for_user(user)
 
 
@@ -129,7 +133,7 @@ ApiScope = Annotated[Scope, Depends(api_scope)]
 PageScope = Annotated[Scope, Depends(page_scope)]
 
 
-def client_source(request: Request) -> str:
+async def client_source(request: Request) -> str:
     """Where a write came from, for the audit log: client address and user agent."""
     host = request.client.host if request.client else "unknown"
     agent = request.headers.get("user-agent", "")[:80]
@@ -141,17 +145,17 @@ SourceDep = Annotated[str, Depends(client_source)]
 
 # --- scoped lookups: the object in the path, or 404 when missing or outside the scope ----------
 
-def current_project(project_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+async def current_project(project_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
                     scope: ApiScope) -> Project:
     return projects.get_visible(session=session, scope=scope, project_id=project_id)
 
 
-def current_hospital(code: Annotated[str, Path(max_length=32)], session: SessionDep,
+async def current_hospital(code: Annotated[str, Path(max_length=32)], session: SessionDep,
                      scope: ApiScope) -> Hospital:
     return hospitals.get_visible(session=session, scope=scope, code=code)
 
 
-def current_region(code: Annotated[str, Path(max_length=12)], session: SessionDep,
+async def current_region(code: Annotated[str, Path(max_length=12)], session: SessionDep,
                    scope: ApiScope) -> Region:
     return regions.get_visible(session=session, scope=scope, code=code)
 

@@ -157,7 +157,9 @@ def sign_in(base: str) -> list[tuple[str, str, dict[str, str]]]:
         browser.post("/login", data={"username": "admin", "password": PASSWORD,
                                      "csrf_token": csrf})
         cookie = {"Cookie": f"nrmc_session={browser.cookies['nrmc_session']}"}
-        project = browser.get("/api/v1/projects", params={"province": "62"}).json()["items"][0]["id"]
+        gansu = browser.get("/api/v1/projects", params={"province": "62"}).json()["items"]
+        project = next(p["id"] for p in gansu  # the demo's Jiuquan project has the ledger
+                       if "Jiuquan" in p["project_hospital"]["name_en"])
     api = {"Authorization": f"Bearer {token}"}
     return [
         ("GET / (overview page)", "/", cookie),

@@ -91,6 +91,23 @@ def test_year_on_year_compares_with_the_previous_calendar_year(ledger_db):
     assert yoy["trainees"]["change_pct"] is None  # none the year before
 
 
+def test_a_trend_from_one_load_equals_each_year_computed_alone(ledger_db):
+    """The dashboard and the trend API load the ledger once for all years; each year's figures
+    must be exactly what a query for that year alone gives (dispatches spanning New Year, and
+    referrals, split at the boundary)."""
+    p = jiuquan(ledger_db).id
+    refer(ledger_db, frm=COUNTY, to=CITY)  # up to the project hospital, at T0 (2025)
+    by_year = kpis.project_kpis_by_year(session=ledger_db, scope=SYSTEM, project_id=p,
+                                        years=[2025, 2023, 2024])
+    assert list(by_year) == [2023, 2024, 2025]
+    for year, figures in by_year.items():
+        assert figures == kpis.project_kpis(session=ledger_db, scope=SYSTEM, project_id=p,
+                                            year=year)
+    assert (by_year[2024].expert_days, by_year[2025].expert_days) == (12, 10 + 31 + 10)
+    assert (by_year[2024].referrals_up, by_year[2025].referrals_up) == (0, 1)
+    assert kpis.project_kpis_by_year(session=ledger_db, scope=SYSTEM, project_id=p, years=[]) == {}
+
+
 def test_referral_kpis_count_the_projects_network(db):
     pyramid(db)
     project = jiuquan(db)

@@ -55,7 +55,7 @@ def cached_paths(routers: Iterable[APIRouter]) -> list[re.Pattern[str]]:
     patterns = []
     for router in routers:
         for route in router.routes:
-            if (isinstance(route, APIRoute) and "GET" in route.methods
+            if (isinstance(route, APIRoute) and "GET" in (route.methods or ())
                     and getattr(route.endpoint, MARK, False)):
                 patterns.append(compile_path(route.path)[0])
     return patterns

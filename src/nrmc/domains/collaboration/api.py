@@ -56,27 +56,17 @@ def active_years(session: Session, scope: Scope, project_id: int,
 
 
 def kpi_report(session: Session, scope: Scope, project_id: int, year: int | None) -> KpiReport:
-    figures = kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=year)
-    change = None
-    if year is not None:
-        raw = kpis.year_on_year(session=session, scope=scope, project_id=project_id, year=year)
-        change = {k: YearOnYear(**v) for k, v in raw.items()}
-    return KpiReport(year=year, kpis=figures, year_on_year=change)
+    if year is None:
+        figures = kpis.project_kpis(session=session, scope=scope, project_id=project_id)
+        return KpiReport(year=None, kpis=figures, year_on_year=None)
+    both = kpis.project_kpis_by_year(session=session, scope=scope, project_id=project_id,
+                                     years=(year - 1, year))
+    return KpiReport(year=year, kpis=both[year], year_on_year=change(both[year], both[year - 1]))
 
 
 def change(this: ProjectKpis, last: ProjectKpis) -> dict[str, YearOnYear]:
-    """Year on year from two periods' KPIs, as `kpis.year_on_year` computes it (for callers
-    that already hold both years, e.g. from a trend)."""
-    before = last.model_dump()
-    out = {}
-    for key, value in this.model_dump().items():
-        if key in ("project_id", "period_start", "period_end") or isinstance(value, dict):
-            continue
-        previous = before[key]
-        delta = None if value is None or previous is None else round(value - previous, 4)
-        pct = round(delta / previous * 100, 1) if delta is not None and previous else None
-        out[key] = YearOnYear(value=value, previous=previous, change=delta, change_pct=pct)
-    return out
+    """Year on year from two periods' KPIs (for callers that already hold both years)."""
+    return {key: YearOnYear(**figures) for key, figures in kpis.compare(this, last).items()}
 
 
 def on_site_by_month(session: Session, scope: Scope, project_id: int,
@@ -105,8 +95,9 @@ def get_kpis(project_id: DbId, session: SessionDep, scope: ApiScope, year: Year 
 @cached_read
 def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope) -> list[ProjectKpis]:
     """KPIs for each calendar year the project had experts on site."""
-    return [kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
-            for y in active_years(session, scope, project_id)]
+    by_year = kpis.project_kpis_by_year(session=session, scope=scope, project_id=project_id,
+                                        years=active_years(session, scope, project_id))
+    return list(by_year.values())
 
 
 @router.get("/dispatches", response_model=Page[DispatchOut], responses=DOWNLOADS)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from ...core.enums import ActivityKind, Direction, GapLevel, ReferralStatus
 from ..alliances.models import Alliance, AllianceMember
 from ..referrals import service as referrals
+from ..referrals.models import Referral
 from ..users.scope import Scope
 from .access import visible_project
 from .models import Activity, Dispatch, Technology, Trainee
@@ -55,32 +58,87 @@ def project_network(*, session: Session, project_id: int) -> set[str]:
     return codes
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """One project's ledger rows for a period, loaded once so that any number of sub-periods
+    (the years of a trend) are computed from memory rather than re-queried."""
+
+    dispatches: list[Dispatch]
+    activities: list[tuple[str, int, int | None, bool, date]]  # kind, count, grade, complex, on
+    technologies: list[tuple[str, date]]  # gap level, first case
+    trainees: list[tuple[float, date]]  # hours, trained on
+    referrals: list[Referral]
+
+
+def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date | None = None,
+                end: date | None = None) -> Ledger:
+    """The rows the KPIs of [start, end] need; NotFound if the project is out of scope."""
+    visible_project(session, scope, project_id)
+    lo, hi = start or date.min, end or date.max
+    dispatches = list(session.scalars(select(Dispatch).where(
+        Dispatch.project_id == project_id, Dispatch.start_date <= hi, Dispatch.end_date >= lo)))
+    activities = [tuple(row) for row in session.execute(
+        select(Activity.kind, Activity.count, Activity.surgery_grade, Activity.complex_case,
+               Activity.occurred_on).where(
+            Activity.project_id == project_id, Activity.occurred_on >= lo,
+            Activity.occurred_on <= hi))]
+    technologies = [tuple(row) for row in session.execute(
+        select(Technology.gap_level, Technology.first_case_on).where(
+            Technology.project_id == project_id, Technology.first_case_on >= lo,
+            Technology.first_case_on <= hi))]
+    trainees = [tuple(row) for row in session.execute(
+        select(Trainee.hours, Trainee.trained_on).where(
+            Trainee.project_id == project_id, Trainee.trained_on >= lo, Trainee.trained_on <= hi))]
+    since, until = _instants(start, end)
+    found = referrals.list_referrals(
+        session=session, scope=Scope.system(),
+        hospitals_in=project_network(session=session, project_id=project_id),
+        since=since, until=until)
+    return Ledger(dispatches, activities, technologies, trainees, found)  # type: ignore[arg-type]
+
+
 def project_kpis(
     *, session: Session, scope: Scope, project_id: int, start: date | None = None,
     end: date | None = None, year: int | None = None, now: datetime | None = None,
     sla_hours: float = referrals.DEFAULT_SLA_HOURS,
 ) -> ProjectKpis:
     """The project's KPIs for [start, end] (or the calendar `year`); NotFound if out of scope."""
-    visible_project(session, scope, project_id)
     if year is not None:
         start, end = year_bounds(year)
-    lo, hi = start or date.min, end or date.max
+    ledger = load_ledger(session=session, scope=scope, project_id=project_id, start=start, end=end)
+    return kpis_of(ledger, project_id, start, end, now=now, sla_hours=sla_hours)
 
-    dispatches = session.scalars(select(Dispatch).where(
-        Dispatch.project_id == project_id, Dispatch.start_date <= hi,
-        Dispatch.end_date >= lo)).all()
+
+def project_kpis_by_year(
+    *, session: Session, scope: Scope, project_id: int, years: Iterable[int],
+    now: datetime | None = None, sla_hours: float = referrals.DEFAULT_SLA_HOURS,
+) -> dict[int, ProjectKpis]:
+    """KPIs for each calendar year, from one load of the ledger (trends, year on year)."""
+    wanted = sorted(set(years))
+    if not wanted:
+        return {}
+    ledger = load_ledger(session=session, scope=scope, project_id=project_id,
+                         start=year_bounds(wanted[0])[0], end=year_bounds(wanted[-1])[1])
+    return {y: kpis_of(ledger, project_id, *year_bounds(y), now=now, sla_hours=sla_hours)
+            for y in wanted}
+
+
+def kpis_of(ledger: Ledger, project_id: int, start: date | None, end: date | None, *,
+            now: datetime | None = None,
+            sla_hours: float = referrals.DEFAULT_SLA_HOURS) -> ProjectKpis:
+    """The KPIs of [start, end] from rows loaded for that period or a longer one."""
+    lo, hi = start or date.min, end or date.max
+    dispatches = [d for d in ledger.dispatches if d.start_date <= hi and d.end_date >= lo]
     teams = {d.team_id for d in dispatches if d.team_id is not None}
     solo = sum(1 for d in dispatches if d.team_id is None)
     days = sum((min(d.end_date, hi) - max(d.start_date, lo)).days + 1 for d in dispatches)
 
     sums: Counter[str] = Counter()
     grades: Counter[int] = Counter()
-    rows = session.execute(select(Activity.kind, Activity.count, Activity.surgery_grade,
-                                  Activity.complex_case).where(
-        Activity.project_id == project_id, Activity.occurred_on >= lo,
-        Activity.occurred_on <= hi)).all()
     complex_cases = training_sessions = 0
-    for kind, count, grade, is_complex in rows:
+    for kind, count, grade, is_complex, on in ledger.activities:
+        if not lo <= on <= hi:
+            continue
         sums[kind] += count
         if kind == K.surgery.value and grade:
             grades[grade] += count
@@ -90,14 +148,13 @@ def project_kpis(
             training_sessions += 1
     surgeries = sum(grades.values())
 
-    techs = session.scalars(select(Technology.gap_level).where(
-        Technology.project_id == project_id, Technology.first_case_on >= lo,
-        Technology.first_case_on <= hi)).all()
-    trainees = session.execute(select(Trainee.hours).where(
-        Trainee.project_id == project_id, Trainee.trained_on >= lo,
-        Trainee.trained_on <= hi)).scalars().all()
-
-    ref = _referral_figures(session, project_id, start, end, now, sla_hours)
+    techs = [gap for gap, on in ledger.technologies if lo <= on <= hi]
+    trainees = [hours for hours, on in ledger.trainees if lo <= on <= hi]
+    since, until = _instants(start, end)
+    found = [r for r in ledger.referrals
+             if (since is None or referrals.utc(r.requested_at) >= since)
+             and (until is None or referrals.utc(r.requested_at) < until)]
+    ref = _referral_figures(found, now, sla_hours)
     return ProjectKpis(
         project_id=project_id, period_start=start, period_end=end,
         expert_teams=len(teams) + solo, experts=len({d.expert_id for d in dispatches}),
@@ -114,14 +171,15 @@ def project_kpis(
     )
 
 
-def _referral_figures(session: Session, project_id: int, start: date | None, end: date | None,
-                      now: datetime | None, sla_hours: float) -> dict[str, Any]:
+def _instants(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Referrals count by request time in [start 00:00, end + 1 day 00:00) UTC."""
     since = datetime.combine(start, time(), UTC) if start else None
     until = datetime.combine(end + timedelta(days=1), time(), UTC) if end else None
-    found = referrals.list_referrals(session=session, scope=Scope.system(),
-                                     hospitals_in=project_network(session=session,
-                                                                  project_id=project_id),
-                                     since=since, until=until)
+    return since, until
+
+
+def _referral_figures(found: list[Referral], now: datetime | None,
+                      sla_hours: float) -> dict[str, Any]:
     by_direction = Counter(r.direction for r in found)
     up, down = by_direction[Direction.up.value], by_direction[Direction.down.value]
     waits = [(referrals.utc(r.responded_at) - referrals.utc(r.requested_at)).total_seconds() / 3600
@@ -142,15 +200,20 @@ def year_on_year(
 ) -> dict[str, dict[str, float | None]]:
     """For every numeric KPI: this year's value, last year's, the change and the change in %
     (None where last year was zero or a figure is undefined)."""
-    this = project_kpis(session=session, scope=scope, project_id=project_id, year=year, now=now,
-                        sla_hours=sla_hours).model_dump()
-    last = project_kpis(session=session, scope=scope, project_id=project_id, year=year - 1,
-                        now=now, sla_hours=sla_hours).model_dump()
+    both = project_kpis_by_year(session=session, scope=scope, project_id=project_id,
+                                years=(year - 1, year), now=now, sla_hours=sla_hours)
+    return compare(both[year], both[year - 1])
+
+
+def compare(this: ProjectKpis, last: ProjectKpis) -> dict[str, dict[str, float | None]]:
+    """Every numeric KPI of two periods: value, previous, change and change in % (None where
+    the previous value was zero or a figure is undefined)."""
+    before = last.model_dump()
     out: dict[str, dict[str, float | None]] = {}
-    for key, value in this.items():
+    for key, value in this.model_dump().items():
         if key in ("project_id", "period_start", "period_end") or isinstance(value, dict):
             continue
-        previous = last[key]
+        previous = before[key]
         change = None if value is None or previous is None else round(value - previous, 4)
         pct = round(change / previous * 100, 1) if change is not None and previous else None
         out[key] = {"value": value, "previous": previous, "change": change, "change_pct": pct}

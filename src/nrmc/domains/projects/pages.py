@@ -75,8 +75,8 @@ def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
     year = years[-1]
     # One KPI computation per year serves the trend and the year-on-year cards.
     wanted = sorted({*years, year - 1})
-    by_year = {y: kpis.project_kpis(session=session, scope=scope, project_id=project_id, year=y)
-               for y in wanted}
+    by_year = kpis.project_kpis_by_year(session=session, scope=scope, project_id=project_id,
+                                        years=wanted)
     trend = [by_year[y] for y in years]
     series = [{"name": label, "data": [
         (getattr(k, field) or 0) / (10 if field == "outpatients" else 1) for k in trend]}

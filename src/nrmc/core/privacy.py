@@ -75,8 +75,8 @@ def disclosure_note(min_cell: int) -> tuple[str, str]:
     marker = count_marker(min_cell)
     return (
         f"小数保护：{small} 例的计数以“{marker}”表示，可据以推算这些计数的比例、比率及其变化以"
-        f"“{WITHHELD}”表示；合计可反推单个隐去计数时，同行次小的计数一并隐去（以“{WITHHELD}”表示）"
-        f"（阈值 NRMC_MIN_CELL_SIZE = {min_cell}）。",
+        f"“{WITHHELD}”表示；合计可反推单个隐去计数时，同行次小的计数一并隐去"
+        f"（以“{WITHHELD}”表示；阈值 NRMC_MIN_CELL_SIZE = {min_cell}）。",
         f"Small-cell suppression: counts of {small} are shown as “{marker}”, and shares, rates "
         f"and changes that would reveal them as “{WITHHELD}”; where a total would give back a "
         f"single withheld count, the next-smallest count in the row is withheld too (shown as "

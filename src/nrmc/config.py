@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .core.privacy import DEFAULT_MIN_CELL
+
 DEV_SECRET_KEY = "dev-secret-key-change-me"
 DEV_PSEUDONYM_KEY = "dev-pseudonym-key-change-me"
 
@@ -30,7 +32,8 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET_KEY
     pseudonym_key: str = DEV_PSEUDONYM_KEY
     referral_sla_hours: float = 24.0
-    min_cell_size: int = Field(default=10, ge=1, description="published counts below are withheld")
+    min_cell_size: int = Field(default=DEFAULT_MIN_CELL, ge=1,
+                               description="published counts below are withheld")
     read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
     read_cache_seconds: float = Field(default=300.0, gt=0, description="web read cache lifetime")
 

@@ -122,3 +122,30 @@ class FakeFlowSource:
         return pd.DataFrame({"origin": [city, *others],
                              "origin_name": ["host", "兰州市", "嘉峪关市", "金昌市", "开封市", "洛阳市"],
                              "discharges": [900, 120, 80, 40, 30, 20]})
+
+
+class SmallCellSource(FakeFlowSource):
+    """A :class:`FakeFlowSource` with cells a published report must withhold.
+
+    The project hospital's grade-4 surgeries: ``level4_2016`` of 40 surgeries in 2016 (a small
+    numerator beside a large base), 2 of 7 in 2017 (a small base); 2018 on as in the parent
+    (``100 + 20·i`` of ``1000 + 50·i``). Origins of the host city's patients: 900 (host), 兰州市
+    120, 嘉峪关市 80, 金昌市 40, then 开封市 and 洛阳市 from ``small_pair`` (30, 3 by default:
+    洛阳市 is small, so 开封市 is withheld with it to protect the derivable total).
+    """
+
+    def __init__(self, projects: pd.DataFrame, *, level4_2016: int = 3,
+                 small_pair: tuple[int, int] = (30, 3)) -> None:
+        super().__init__(projects)
+        self.level4_2016, self.small_pair = level4_2016, small_pair
+
+    def hospital_level4(self, hospitals: list[str]) -> pd.DataFrame:
+        frame = super().hospital_level4(hospitals)
+        frame.loc[frame["year"] == 2016, ["surgeries", "level4"]] = [40, self.level4_2016]
+        frame.loc[frame["year"] == 2017, ["surgeries", "level4"]] = [7, 2]
+        return frame
+
+    def origins(self, city: str, specialty: str, year: int | None) -> pd.DataFrame:
+        return pd.DataFrame({"origin": [city, "620100", "620200", "620300", "410200", "410300"],
+                             "origin_name": ["host", "兰州市", "嘉峪关市", "金昌市", "开封市", "洛阳市"],
+                             "discharges": [900, 120, 80, 40, *self.small_pair]})

@@ -25,4 +25,32 @@ def test_evaluation_page(app, cast):
         login(client, "gansu")
         response = client.get(f"/projects/{cast.jiuquan_project}/evaluation")
         assert response.status_code == 200 and "项目评估" in response.text
+        assert "少于10例的数据不公布 counts below 10 are withheld" in response.text
         assert client.get(f"/projects/{cast.henan_project}/evaluation").status_code == 404
+
+
+def test_evaluation_withholds_shares_resting_on_small_cells(web_store, tmp_path):
+    """NRMC_MIN_CELL_SIZE reaches the API and the page: above every count, every share goes."""
+    from fastapi.testclient import TestClient
+
+    from nrmc.web import create_app
+
+    from .conftest import PASSWORD, with_discharges
+
+    engine, made = web_store
+    settings = with_discharges(engine, tmp_path / "home")
+    strict = create_app(settings.model_copy(update={"min_cell_size": 10**9}), engine=engine)
+    with TestClient(strict) as client:
+        token = client.post("/api/v1/auth/token",
+                            data={"username": "gansu", "password": PASSWORD}).json()
+        body = client.get(f"/api/v1/projects/{made.jiuquan_project}/evaluation",
+                          headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+        assert body["metrics"]
+        for metric in body["metrics"]:
+            assert metric["suppressed"]
+            assert metric["before"] is None and metric["after"] is None
+        login(client, "gansu")
+        page = client.get(f"/projects/{made.jiuquan_project}/evaluation").text
+        assert 'class="num withheld"' in page and 'id="small-cells"' in page
+        assert "NRMC_MIN_CELL_SIZE = 1000000000" in page
+        assert "少于1000000000例的数据不公布" in page and "少于10例" not in page

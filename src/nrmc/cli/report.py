@@ -1,4 +1,8 @@
-"""`nrmc report project|batch`: a self-contained HTML report (and a PDF with Chromium)."""
+"""`nrmc report project|batch`: a self-contained HTML report (and a PDF with Chromium).
+
+Reports are for publication, so counts below ``NRMC_MIN_CELL_SIZE`` (and the shares that would
+reveal them) are withheld (``nrmc.evaluation.disclosure``); ``nrmc evaluate`` keeps raw numbers.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from .context import db_session, settings
 from .output import console, err_console
 
 app = typer.Typer(help="Evaluation reports: KPIs, before/after, DiD with event study, "
-                       "patient origins and methods, in one printable HTML file.",
+                       "patient origins and methods, in one printable HTML file. Counts of "
+                       "1 to NRMC_MIN_CELL_SIZE − 1 patients, and shares that would reveal "
+                       "them, are withheld (default 10).",
                   no_args_is_help=True)
 OutOpt = typer.Option(None, "--out", "-o", help="HTML file (default: NRMC_HOME/reports/…)")
 PdfOpt = typer.Option(True, "--pdf/--no-pdf", help="also print a PDF when Chromium is installed")
@@ -39,6 +45,7 @@ def _report(scope: str, key: str, out: Path | None, pdf: bool, baseline_year: in
         report = build_report(session=session, source=evaluate.flow_source(session),
                               regions=regions_service.region_table(session=session),
                               scope=scope, key=key, baseline_year=baseline_year,
+                              min_cell=settings().min_cell_size,
                               dataset_label=_dataset_label())
     written = write_report(report.html, target, pdf=pdf)
     if pdf and pdf_engine() is None:

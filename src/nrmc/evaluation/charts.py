@@ -24,7 +24,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from .impact import BeforeAfter, StaggeredDiD  # noqa: E402
 
 FONTS = ["Noto Sans CJK SC", "Noto Serif CJK SC", "DejaVu Sans"]
-STYLE: dict[Any, Any] = {"svg.fonttype": "none", "font.family": FONTS, "font.size": 9,
+STYLE: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "nrmc",  # same chart, same SVG
+         "font.family": FONTS, "font.size": 9,
          "axes.spines.top": False, "axes.spines.right": False}
 
 
@@ -95,7 +96,9 @@ def origins_map_svg(origins: pd.DataFrame, regions: pd.DataFrame, *, site: tuple
 
     No boundary file is needed: every prefecture centroid is drawn as a faint dot, which is
     enough to read the country's shape and how far the centre reaches. Names are listed in a
-    table beside the map (labels on a dense cluster would overprint each other).
+    table beside the map (labels on a dense cluster would overprint each other). Rows with a
+    true ``withheld`` column (small-cell suppression) are drawn as open circles of one fixed
+    size: a bubble's area in the SVG would otherwise give its count back.
     """
     reg = regions.copy()
     reg["code"] = reg["code"].astype(str).str.zfill(6)
@@ -105,10 +108,17 @@ def origins_map_svg(origins: pd.DataFrame, regions: pd.DataFrame, *, site: tuple
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(7, 5))
         ax.scatter(prefectures["lon"], prefectures["lat"], s=2, color="#cccccc")
-        if len(located):
-            sizes = located["discharges"].to_numpy(float)
-            ax.scatter(located["lon"], located["lat"], s=8 + 600 * sizes / sizes.max(),
+        hidden = (located["withheld"].astype(bool) if "withheld" in located
+                  else pd.Series(False, index=located.index))
+        shown = located[~hidden]
+        if len(shown):
+            sizes = shown["discharges"].to_numpy(float)
+            ax.scatter(shown["lon"], shown["lat"], s=8 + 600 * sizes / sizes.max(),
                        color="#2c6fbb", alpha=0.55, edgecolors="white", linewidths=0.4)
+        if hidden.any():
+            ax.scatter(located.loc[hidden, "lon"], located.loc[hidden, "lat"], s=14,
+                       facecolors="none", edgecolors="#2c6fbb", linewidths=0.8,
+                       label="withheld (small count)")
         ax.scatter([site[0]], [site[1]], marker="*", s=160, color="#c0392b", zorder=4,
                    label="centre")
         ax.set_xlabel("Longitude (°E)")

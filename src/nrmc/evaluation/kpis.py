@@ -23,9 +23,17 @@ class Kpi:
     unit: str  # "%" for fractions shown as percent, else a count unit
     year: int | None
     source: str
+    # what small-cell suppression (evaluation.disclosure) checks: the counts a share rests on,
+    # and whether a count is one of patients or cases
+    numerator: float | None = None
+    denominator: float | None = None
+    patients: bool = False
+    withheld_as: str | None = None  # the marker shown instead of a withheld value
 
     @property
     def display(self) -> str:
+        if self.withheld_as is not None:
+            return self.withheld_as
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "–"
         if self.unit == "%":
@@ -42,7 +50,9 @@ def flow_kpis(evaluation: Evaluation) -> list[Kpi]:
         result = evaluation.before_after.get(name)
         if result is None:
             continue
-        out.append(Kpi(label, result.after, "%", result.after_year, FLOWS_SOURCE))
+        last = result.table.iloc[-1]
+        out.append(Kpi(label, result.after, "%", result.after_year, FLOWS_SOURCE,
+                       numerator=float(last["numerator"]), denominator=float(last["denominator"])))
     return out
 
 
@@ -58,6 +68,8 @@ OPS_FIELDS = {
     "referrals_up": "Referrals up within the network",
     "referrals_down": "Referrals down within the network",
 }
+PATIENT_COUNTS = frozenset({"surgeries", "outpatients", "complex_cases", "referrals_up",
+                            "referrals_down"})  # the others count staff, days or technologies
 OPS_SOURCE = "operations ledger (nrmc.domains.collaboration), all years"
 
 
@@ -87,9 +99,12 @@ def operations_kpis(*, session: Session, evaluation: Evaluation) -> list[Kpi]:
                 totals[name] += float(getattr(k, name) or 0)
     if not any_rows:
         return []
-    totals["surgeries_grade34_share"] = (totals["surgeries_grade34_share"] / share_weight
-                                         if share_weight else math.nan)
-    return [Kpi(label, totals[name], "%" if name.endswith("share") else "count", None, OPS_SOURCE)
+    grade34 = totals["surgeries_grade34_share"]
+    totals["surgeries_grade34_share"] = grade34 / share_weight if share_weight else math.nan
+    return [Kpi(label, totals[name], "%" if name.endswith("share") else "count", None, OPS_SOURCE,
+                numerator=round(grade34) if name.endswith("share") else None,
+                denominator=share_weight if name.endswith("share") else None,
+                patients=name in PATIENT_COUNTS)
             for name, label in OPS_FIELDS.items()]
 
 

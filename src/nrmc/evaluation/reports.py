@@ -1,7 +1,11 @@
 """Self-contained HTML reports (charts inline as SVG), and a PDF when Chromium is installed.
 
 The numbers come from ``service.evaluate`` and ``kpis.gather`` – the same functions the pages
-and ``nrmc evaluate`` call – so a report never disagrees with the screen.
+and ``nrmc evaluate`` call – so a report never disagrees with the screen. A report is meant to
+be published, so it shows them after small-cell suppression (``disclosure``, threshold
+``min_cell`` = ``Settings.min_cell_size``): tables, headline, KPIs and charts alike (a chart
+plots only published values, and a withheld origin is drawn with a fixed-size marker, so the
+SVG's coordinates cannot give a withheld number back).
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from .. import __version__
+from ..core.privacy import WITHHELD, count_marker, disclosure_note
 from ..domains.hospitals import service as hospitals
 from . import charts
+from .disclosure import publish, publish_kpis, publish_origins
 from .kpis import FLOWS_SOURCE, gather
 from .service import METRICS, Evaluation, evaluate
 from .sources import FlowSource
@@ -58,17 +64,24 @@ def build_report(
     regions: pd.DataFrame,
     scope: str,
     key: str | int,
+    min_cell: int,
     baseline_year: int | None = None,
     dataset_label: str = "flows dataset",
 ) -> Report:
-    """Evaluate the scope and render the report page."""
-    ev = evaluate(session=session, source=source, scope=scope, key=key,
-                  baseline_year=baseline_year, with_programme=True)
+    """Evaluate the scope and render the report page, counts of 1 to ``min_cell − 1``
+    withheld (``min_cell`` = 1 shows every count). ``Report.evaluation`` is what it shows."""
+    raw = evaluate(session=session, source=source, scope=scope, key=key,
+                   baseline_year=baseline_year, with_programme=True)
+    ev = publish(raw, min_cell)
+    kpis = publish_kpis(gather(session=session, evaluation=raw), min_cell)
     flows_source = f"{FLOWS_SOURCE}; {dataset_label}"
     svgs: dict[str, str] = {}
     for name, result in ev.before_after.items():
+        hidden = result.table["value_withheld"].any()
         svgs[name] = charts.before_after_svg(
-            result, title=METRICS[name], unit=UNITS[name], source=flows_source,
+            result, title=METRICS[name], unit=UNITS[name],
+            source=flows_source + (f"; years resting on fewer than {min_cell} cases not plotted"
+                                   if hidden else ""),
             opening_year=ev.opening_year)
     did_source = f"{flows_source}; Callaway–Sant'Anna DiD"
     if ev.did is not None:
@@ -86,19 +99,23 @@ def build_report(
         origins = source.origins(str(city), str(project["specialty"]), None)
         if origins.empty:
             continue
+        shown = publish_origins(origins, city=str(city), min_cell=min_cell)
+        marked = (f"; open circles: fewer than {min_cell} discharges (withheld)"
+                  if shown.table["withheld"].any() else "")
         maps.append({
             "hospital": hospital.name_zh,
             "svg": charts.origins_map_svg(
-                origins, regions, site=(hospital.lon, hospital.lat),
+                shown.table, regions, site=(hospital.lon, hospital.lat),
                 title=f"Where patients treated in the host city come from: {hospital.name_zh}, "
                       f"{project['specialty']} (last year)",
-                source=f"{flows_source}; bubble area ∝ discharges by prefecture of residence"),
-            "top": [{"name": r.origin_name or r.origin, "discharges": int(r.discharges),
-                     "share": float(r.discharges / origins["discharges"].sum())}
-                    for r in origins.head(10).itertuples()],
-            "outside_share": 1 - float(origins.loc[origins["origin"] == str(city),
-                                                   "discharges"].sum()
-                                       / origins["discharges"].sum()),
+                source=f"{flows_source}; bubble area ∝ discharges by prefecture of residence"
+                       f"{marked}"),
+            "top": [{"name": r.origin_name or r.origin, "discharges": r.discharges,
+                     "share": r.share, "withheld": bool(r.withheld), "small": bool(r.small)}
+                    for r in shown.table.head(10).itertuples()],
+            "outside_share": shown.outside_share,
+            "outside_withheld": shown.outside_withheld,
+            "any_withheld": shown.any_withheld,
         })
     project_rows = []
     for _, p in ev.projects.iterrows():
@@ -107,10 +124,14 @@ def build_report(
         project_rows.append({"id": int(p["id"]), "batch": p["batch"], "hospital": hosp.name_zh,
                              "output": out.name_zh, "province": p["province_code"],
                              "specialty": p["specialty"], "opening_year": p["opening_year"]})
+    note_zh, note_en = disclosure_note(min_cell)
     html = _environment().get_template("report.html").render(
-        ev=ev, summary=ev.summary(), kpis=gather(session=session, evaluation=ev),
+        ev=ev, summary=ev.summary(), kpis=kpis,
         metrics=METRICS, svgs=svgs, maps=maps, projects=project_rows,
         today=date.today().isoformat(), version=__version__, dataset_label=dataset_label,
+        min_cell=min_cell, marker=count_marker(min_cell), dash=WITHHELD,
+        note_zh=note_zh, note_en=note_en,
+        kpis_withheld=any(k.withheld_as for k in kpis),
     )
     return Report(html=html, evaluation=ev)
 

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessionmaker = sessionmaker_for(engine)
     app.state.tokens = TokenSigner(settings.secret_key)
     app.state.limiter = LoginLimiter()
-    app.state.templates = make_templates()
+    app.state.templates = make_templates(min_cell=settings.min_cell_size)
     app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine,
                                      min_cell=settings.min_cell_size)
     app.state.evaluations = {}  # (project id, dataset version) → Evaluation (web/evaluation.py)

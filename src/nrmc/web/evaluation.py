@@ -3,7 +3,9 @@ the staggered difference-in-differences, from `nrmc.evaluation.service.evaluate`
 
 The evaluation service takes no caller scope, so visibility is checked here first (the
 project must be in scope, else 404). Evaluating scans the discharge dataset, so results are
-cached per process by (project, dataset version).
+cached per process by (project, dataset version). The cache holds raw numbers; the page and
+the API publish them with small cells withheld (``evaluation.disclosure``, threshold
+``NRMC_MIN_CELL_SIZE``): a withheld share is null with ``suppressed: true``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from ..core.privacy import disclosure_note
 from ..domains.projects.models import Project
 from ..domains.regions import service as regions
 from ..evaluation import charts
 from ..evaluation import service as evaluation
+from ..evaluation.disclosure import publish_before_after
 from ..evaluation.sources import EngineFlowSource
 from ..flows import store
 from .deps import CurrentProject, PageUser, SessionDep
@@ -41,6 +45,7 @@ class MetricChange(BaseModel):
     before: float | None
     after: float | None
     change_pct: float | None
+    suppressed: bool = False  # a share rests on fewer than NRMC_MIN_CELL_SIZE cases: withheld
 
 
 class EvaluationOut(BaseModel):
@@ -82,13 +87,15 @@ def _evaluate(request: Request, session: Session, project: Project) -> evaluatio
         return state.evaluations[key]
 
 
-def to_out(result: evaluation.Evaluation) -> EvaluationOut:
-    summary = result.summary()
+def to_out(result: evaluation.Evaluation, min_cell: int) -> EvaluationOut:
+    """The evaluation as published: shares resting on a small cell are null, ``suppressed``."""
+    summary = result.summary()  # only its model estimates are used below: not counts
+    shown = {name: publish_before_after(ba, min_cell) for name, ba in result.before_after.items()}
     metrics = [MetricChange(metric=name, description=evaluation.METRICS.get(name, name),
                             baseline_year=ba.baseline_year, after_year=ba.after_year,
                             before=_num(ba.before), after=_num(ba.after),
-                            change_pct=_num(ba.change_pct))
-               for name, ba in result.before_after.items()]
+                            change_pct=_num(ba.change_pct), suppressed=bool(ba.withheld))
+               for name, ba in shown.items()]
     return EvaluationOut(
         title=result.title, baseline_year=result.baseline_year,
         opening_year=result.opening_year, metrics=metrics,
@@ -102,8 +109,11 @@ def to_out(result: evaluation.Evaluation) -> EvaluationOut:
 @cached_read
 def get_evaluation(project: CurrentProject, request: Request, session: SessionDep) -> EvaluationOut:
     """Before/after (baseline: the year before opening) and the staggered DiD of the outflow
-    rate in the centre's province × specialty cells; 404 when no discharges are loaded."""
-    return to_out(_evaluate(request, session, project))
+    rate in the centre's province × specialty cells; 404 when no discharges are loaded.
+    A share resting on fewer than NRMC_MIN_CELL_SIZE cases is withheld (null,
+    `suppressed: true`)."""
+    return to_out(_evaluate(request, session, project),
+                  request.app.state.settings.min_cell_size)
 
 
 @pages.get("/projects/{project_id}/evaluation", response_class=HTMLResponse)
@@ -120,5 +130,6 @@ def evaluation_page(project_id: int, request: Request, session: SessionDep,
     if result.did is not None:
         chart = Markup(charts.event_study_svg(result.did, title=result.title,
                                               source="nrmc demo discharges"))
+    min_cell = request.app.state.settings.min_cell_size
     return render(request, "evaluation/project.html", user, project=project,
-                  result=to_out(result), chart=chart)
+                  result=to_out(result, min_cell), chart=chart, note=disclosure_note(min_cell))

@@ -87,10 +87,13 @@ def template_dirs() -> list[str]:
     return dirs
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(*, min_cell: int) -> Jinja2Templates:
+    """The shared environment; ``min_cell`` (``Settings.min_cell_size``) is what the layout's
+    footer says about withheld small counts."""
     env = Environment(loader=FileSystemLoader(template_dirs()),
                       autoescape=select_autoescape(["html"]), auto_reload=False)
     env.filters.update(num=num, pct=pct, date_zh=date_zh, specialty=specialty_label,
                        tier=tier_label, kind=kind_label, tojson_safe=to_json)
-    env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, REFERRAL_ZH=REFERRAL_ZH)
+    env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, REFERRAL_ZH=REFERRAL_ZH,
+                       min_cell=min_cell)
     return Jinja2Templates(env=env)

@@ -50,3 +50,21 @@ def test_start_prints_the_summary_and_the_logins(nrmc_env):
     assert result.exit_code == 0, result.output
     assert "national summary" in result.output and "admin" in result.output
     assert "nrmc-demo-2024" in result.output  # a demo login: its password is printed
+
+
+def test_serve_first_brings_an_older_store_to_the_current_schema(nrmc_env, engine, monkeypatch):
+    """A workspace made by an earlier nrmc (no data revision yet) is upgraded before serving,
+    so the read cache and its invalidation work from the first request."""
+    import uvicorn
+    from alembic.script import ScriptDirectory
+
+    from nrmc.cli import serve
+    from nrmc.db.migrate import alembic_config, current_revision, downgrade
+
+    downgrade(engine, "0002")
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    serve.run(host="127.0.0.1", port=0)
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert current_revision(engine) == head and started[0]["port"] == 0
+    assert started[0]["access_log"] is False

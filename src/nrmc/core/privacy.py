@@ -8,14 +8,26 @@ The default threshold of 10 follows common health-statistics disclosure practice
 flows commands) are not affected: this applies to what pages, the API, downloads and the
 evaluation reports publish.
 
-This module is the one implementation of the rule (:func:`is_small`) and of the two ways it is
-applied: to a share (:func:`share_withheld`) and to a row of cells that add up to a total a
-reader can see or derive (:func:`withheld_cells`, with complementary suppression).
+This module is the one implementation of the rule (:func:`is_small`) and of the ways it is
+applied: to a share (:func:`share_withheld`), to a row of cells that add up to a total a
+reader can see or derive (:func:`withheld_cells`), and to several such groups that share
+cells (:func:`withheld_in_groups`), as the published outflow tables do.
+
+Complementary suppression: where the cells of a group add up to a total (a region's specialty
+rows to its all-specialties row, the prefectures of a province to the province), a group with
+exactly one withheld figure, the total included, would give it back by subtraction (or, for a
+withheld total, by addition). The smallest other positive published cell of the group is then
+withheld too (ties: the first), or the total when no such cell exists (the withheld cell then
+equals it). A cell withheld this way can leave another group it belongs to with exactly one
+withheld figure, so :func:`withheld_in_groups` repeats until no group has one. A reader then
+learns only sums of two or more withheld cells. This is the practical two-per-group rule, not
+a full linear-programming audit of every combination of groups.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,13 +64,68 @@ def withheld_cells(counts: Sequence[Any], min_cell: int) -> list[bool]:
     *is* the total, which is then small and must be withheld by the caller as well.
     """
     withheld = [is_small(c, min_cell) for c in counts]
-    if sum(withheld) == 1:
-        others = [(float(c), i) for i, c in enumerate(counts)
-                  if not withheld[i] and c is not None and not math.isnan(float(c))
-                  and float(c) > 0]
-        if others:
-            withheld[min(others)[1]] = True
+    extra = _complement(counts, withheld, None, range(len(counts)))
+    if extra is not None:
+        withheld[extra] = True
     return withheld
+
+
+Group = tuple[int, Sequence[int]]  # (index of the total cell, indices of the cells adding up to it)
+
+
+def withheld_in_groups(counts: Sequence[Any], withheld: Sequence[bool],
+                       groups: Sequence[Group]) -> list[bool]:
+    """Complementary suppression over additive groups that share cells.
+
+    ``counts`` holds every cell once; ``withheld`` says which the primary rule (or an earlier
+    pass) withholds; each group is ``(total, members)``, indices into ``counts``, with
+    ``counts[total] == sum(counts[m] for m in members)``. Returns the flags with every group
+    left with zero or at least two withheld figures (see the module docstring), reaching a
+    fixed point: a cell withheld for one group re-examines the other groups it belongs to.
+    Withholding only ever grows, so this ends; with no primary withholding it changes nothing.
+    """
+    flags = list(withheld)
+    member_of: list[list[int]] = [[] for _ in counts]
+    for g, (total, members) in enumerate(groups):
+        member_of[total].append(g)
+        for cell in members:
+            member_of[cell].append(g)
+    pending = deque(range(len(groups)))
+    queued = [True] * len(groups)
+    while pending:
+        g = pending.popleft()
+        queued[g] = False
+        extra = _complement(counts, flags, *groups[g])
+        if extra is None:
+            continue
+        flags[extra] = True
+        for other in member_of[extra]:
+            if not queued[other]:
+                queued[other] = True
+                pending.append(other)
+    return flags
+
+
+def _complement(counts: Sequence[Any], flags: Sequence[bool], total: int | None,
+                members: Sequence[int]) -> int | None:
+    """The cell to withhold so the group's one withheld figure cannot be derived (None: no
+    need). ``total`` None: the total is printed and never withheld (:func:`withheld_cells`)."""
+    hidden = sum(bool(flags[i]) for i in members) + (total is not None and bool(flags[total]))
+    if hidden != 1:
+        return None
+    others = [(float(counts[i]), i) for i in members if not flags[i] and _positive(counts[i])]
+    if others:
+        return min(others)[1]
+    if total is not None and not flags[total]:
+        return total  # the one withheld member is the only positive one: it equals the total
+    return None
+
+
+def _positive(count: Any) -> bool:
+    if count is None:
+        return False
+    value = float(count)
+    return not math.isnan(value) and value > 0
 
 
 def count_marker(min_cell: int) -> str:
@@ -97,4 +164,33 @@ def suppress_outflow_row(row: dict[str, Any], min_cell: int = DEFAULT_MIN_CELL) 
         if is_small(to_top, min_cell):
             out["top_destination_share"] = None
             out["suppressed"] = True
+    return out
+
+
+def suppress_outflow_rows(rows: Sequence[dict[str, Any]], min_cell: int = DEFAULT_MIN_CELL, *,
+                          by_specialty: Sequence[Group] = (),
+                          by_region: Sequence[Group] = ()) -> list[dict[str, Any]]:
+    """Outflow rows as published: each row's own small cells (:func:`suppress_outflow_row`),
+    then complementary suppression in the groups the rows form (indices into ``rows``).
+
+    ``by_specialty``: a region-year's all-specialties row (total) and its specialty rows, which
+    add up in ``discharges`` and in ``treated_outside``. ``by_region``: a unit's row (total)
+    and its child units' rows for the same year and specialty, which add up in ``discharges``
+    only (a move between two prefectures is outside for each and inside for the province). A
+    row whose discharges are withheld loses everything the primary rule takes for a small
+    denominator; one whose treated_outside is withheld, what it takes for a small numerator.
+    """
+    out = [suppress_outflow_row(r, min_cell) for r in rows]
+    discharges = [r.get("discharges") for r in rows]
+    hidden = withheld_in_groups(discharges, [is_small(c, min_cell) for c in discharges],
+                                [*by_specialty, *by_region])
+    outside = [r.get("treated_outside") for r in rows]
+    hidden_outside = withheld_in_groups(
+        outside, [h or is_small(c, min_cell) for h, c in zip(hidden, outside, strict=True)],
+        by_specialty)
+    for row, whole, numerator in zip(out, hidden, hidden_outside, strict=True):
+        if whole:
+            row.update(dict.fromkeys(("discharges", *_OUTFLOW_DERIVED)), suppressed=True)
+        elif numerator:
+            row.update(dict.fromkeys(_OUTFLOW_DERIVED), suppressed=True)
     return out

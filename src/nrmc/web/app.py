@@ -95,11 +95,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
 def _warm_outflow(app: FastAPI) -> None:
     """Compute the outflow reports once at start, off the request path, so the first visitor
-    of the overview does not wait for the dataset scan."""
+    of the overview does not wait for the dataset scan (one call prepares every level)."""
     try:
         with app.state.sessionmaker() as session:
-            for level in ("province", "prefecture"):
-                app.state.outflow.sliced(session, level=level)
+            app.state.outflow.sliced(session, level="province")
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first request computes
         return
 

@@ -5,11 +5,24 @@ and filtered to the regions the caller may open.
 output: a provincial officer gets the rows of its own province (and its prefectures), a
 hospital user those of the regions around its hospital, national roles everything. The
 report is recomputed when the dataset's manifest version changes (a new load was published).
+
+What is published is prepared once per dataset version, every level at once (:func:`publish`):
+each row's small cells are withheld (``nrmc.core.privacy``), and then, because the pages, the
+API and the downloads publish a region's all-specialties row beside its specialty rows, and a
+unit's row beside its child units' rows (province → prefecture → county, same year and
+specialty), complementary suppression sees to it that no withheld count comes back by
+subtraction: in any such group left with exactly one withheld count, the next-smallest
+published count of the group is withheld too. The levels are prepared together because a
+cell withheld to protect a county can leave its prefecture's or its province's group with a
+single withheld cell. Requests only look rows up and filter them by scope, so every caller
+sees the same published figures, and the preparation (six reports, see docs/web.md for its
+cost) is paid once per process and dataset version, at start-up when the app warms it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +31,19 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..core.privacy import DEFAULT_MIN_CELL, suppress_outflow_row
+from ..core.privacy import DEFAULT_MIN_CELL, suppress_outflow_rows
 from ..domains.regions import service as regions
 from ..domains.regions.models import Region
 from ..domains.users.scope import Scope
 from ..flows import engine as flows_engine
 from ..flows import store
+from ..flows.geo import LEVELS, units_table
 
 ALL = "all"  # all specialties together
 EACH = "each"  # every specialty, one row each
+
+Rows = list[dict[str, Any]]
+Sliced = dict[tuple[str, int], Rows]  # (specialty or ALL, year) → rows of one level
 
 
 @dataclass
@@ -34,61 +51,91 @@ class OutflowCache:
     flows_dir: Path
     engine: str = "duckdb"
     min_cell: int = DEFAULT_MIN_CELL
-    _frames: dict[tuple[str, bool, int], pd.DataFrame] = field(default_factory=dict)
-    # (level, version) → {(specialty or ALL, year): [row, ...]}: the rows the pages and the API
-    # ask for, split once so a request only looks them up and filters by scope.
-    _slices: dict[tuple[str, int], dict[tuple[str, int], list[dict[str, Any]]]] = field(
-        default_factory=dict)
+    # version → level → {(specialty or ALL, year): [row, ...]}: the rows the pages and the API
+    # ask for, suppressed and split once so a request only looks them up and filters by scope.
+    _published: dict[int, dict[str, Sliced]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def available(self) -> bool:
         return bool(store.read_manifest(self.flows_dir).files)
 
-    def frame(self, session: Session, *, level: str, by_specialty: bool) -> pd.DataFrame | None:
-        """The whole outflow report at `level` (None when no discharges are loaded)."""
+    def sliced(self, session: Session, *, level: str) -> Sliced:
+        """Published rows of `level` by (specialty or ALL, year); {} when no discharges are
+        loaded. The first call for a dataset version computes the report at every level, with
+        and without specialties, and prepares them together (see the module docstring); later
+        calls look up."""
         manifest = store.read_manifest(self.flows_dir)
         if not manifest.files:
-            return None
-        key = (level, by_specialty, manifest.version)
-        with self._lock:  # one computation at a time; later callers reuse it
-            if key not in self._frames:
-                table = regions.region_table(session=session)
-                self._frames = {k: v for k, v in self._frames.items() if k[2] == manifest.version}
-                self._frames[key] = flows_engine.run_outflow(
-                    self.flows_dir, table, level=level, by_specialty=by_specialty,
-                    engine=self.engine)  # type: ignore[arg-type]
-            return self._frames[key]
-
-    def sliced(self, session: Session, *, level: str) -> dict[tuple[str, int], list[dict[str, Any]]]:
-        """Rows by (specialty or ALL, year) for `level`; {} when no discharges are loaded."""
-        version = store.read_manifest(self.flows_dir).version
-        key = (level, version)
-        if key not in self._slices:
-            out: dict[tuple[str, int], list[dict[str, Any]]] = {}
-            for by_specialty in (False, True):
-                frame = self.frame(session, level=level, by_specialty=by_specialty)
-                if frame is None:
-                    return {}
-                for record in _records(frame, self.min_cell):
-                    spec = record["specialty"] if by_specialty else ALL
-                    out.setdefault((spec, record["year"]), []).append(record)
-            with self._lock:
-                self._slices = {k: v for k, v in self._slices.items() if k[1] == version}
-                self._slices[key] = out
-        return self._slices[key]
+            return {}
+        version = manifest.version
+        if version not in self._published:
+            with self._lock:  # one computation at a time; later callers reuse it
+                if version not in self._published:
+                    table = regions.region_table(session=session)
+                    frames = {(lv, by): flows_engine.run_outflow(
+                        self.flows_dir, table, level=lv, by_specialty=by,
+                        engine=self.engine)  # type: ignore[arg-type]
+                        for lv in LEVELS for by in (False, True)}
+                    self._published = {version: publish(frames, units_table(table),
+                                                        self.min_cell)}
+        return self._published[version].get(level, {})
 
 
-def _records(frame: pd.DataFrame, min_cell: int) -> list[dict[str, Any]]:
-    """Plain rows as published: small cells withheld (nrmc.core.privacy)."""
-    out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    ints = ("year", "discharges", "treated_outside")
-    return [suppress_outflow_row({k: (int(v) if k in ints and v is not None else v)
-                                  for k, v in row.items()}, min_cell) for row in out]
+def publish(frames: Mapping[tuple[str, bool], pd.DataFrame], units: pd.DataFrame,
+            min_cell: int) -> dict[str, Sliced]:
+    """Every level's outflow rows as published, by level and (specialty or ALL, year).
+
+    ``frames``: ``run_outflow`` reports keyed by (level, by_specialty); ``units``:
+    ``flows.geo.units_table`` (which prefecture-level unit a county belongs to). Rows get
+    primary and complementary suppression (``nrmc.core.privacy.suppress_outflow_rows``) over
+    two kinds of additive group: a region-year's specialty rows with its all-specialties row
+    as the total, and a unit's child units (same year, specialty or all) with the unit as the
+    total.
+    """
+    rows: Rows = []
+    index: dict[tuple[str, str, int, str], int] = {}  # (level, region, year, specialty or ALL)
+    for (level, split), frame in frames.items():
+        for record in _records(frame):
+            spec = record["specialty"] if split else ALL
+            index[(level, record["region"], record["year"], spec)] = len(rows)
+            rows.append(record)
+    parent_of = {"prefecture": ("province", dict(zip(units["code"], units["province"],
+                                                     strict=True))),
+                 "county": ("prefecture", dict(zip(units["code"], units["prefecture"],
+                                                   strict=True)))}
+    by_specialty: dict[int, list[int]] = {}
+    by_region: dict[int, list[int]] = {}
+    for (level, region, year, spec), i in index.items():
+        if spec != ALL:
+            total = index.get((level, region, year, ALL))
+            if total is not None:
+                by_specialty.setdefault(total, []).append(i)
+        if level in parent_of:
+            parent_level, parents = parent_of[level]
+            parent = index.get((parent_level, parents.get(region, ""), year, spec))
+            if parent is not None:
+                by_region.setdefault(parent, []).append(i)
+    published = suppress_outflow_rows(rows, min_cell, by_specialty=list(by_specialty.items()),
+                                      by_region=list(by_region.items()))
+    out: dict[str, Sliced] = {}
+    for (level, _, year, spec), i in index.items():
+        out.setdefault(level, {}).setdefault((spec, year), []).append(published[i])
+    return out
 
 
-def published(frame: pd.DataFrame, min_cell: int) -> list[dict[str, Any]]:
-    """Rows of a report frame as pages may show them (small cells withheld)."""
-    return _records(frame, min_cell)
+def _records(frame: pd.DataFrame) -> Rows:
+    """Plain rows of a report frame: None for missing values, counts as int. Column by column:
+    several times faster than ``DataFrame.to_dict`` on the county × specialty report."""
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        values = column.astype(object).where(column.notna(), None).tolist() if column.hasnans \
+            else column.tolist()
+        if name in ("year", "discharges", "treated_outside") and column.dtype.kind != "i":
+            values = [None if v is None else int(v) for v in values]
+        columns.append(values)
+    names = list(frame.columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def visible_codes(session: Session, scope: Scope) -> set[str] | None:

@@ -112,7 +112,9 @@ def get_outflow(
 ) -> Page[OutflowRow] | Response:
     """Patient outflow rate by region × year (× specialty), from the loaded discharges;
     only regions in the caller's scope. Empty when no discharges are loaded. Cells with fewer
-    than NRMC_MIN_CELL_SIZE patients are withheld (null, `suppressed: true`)."""
+    than NRMC_MIN_CELL_SIZE patients are withheld (null, `suppressed: true`), and so is the
+    next-smallest cell where a total (all specialties, or the parent unit) would give a lone
+    withheld cell back."""
     found = outflow.rows(request.app.state.outflow, session, scope, level=level.value,
                          specialty=specialty, year=year, within=within)
     out = [OutflowRow(**r) for r in found]

@@ -102,10 +102,11 @@ def _region_flows(request: Request, session: SessionDep, scope: Scope, region: R
     if not years or region.level == "county":
         return None
     year = years[-1]
-    frame = cache.frame(session, level=region.level, by_specialty=True)
-    mine = frame[(frame["region"] == region.code) & (frame["year"] == year)]
-    by_specialty = sorted(outflow.published(mine, cache.min_cell),
-                          key=lambda r: -(r["outflow_rate"] if r["outflow_rate"] is not None else -1))
+    mine = [r for r in outflow.rows(cache, session, scope, level=region.level,
+                                    specialty=outflow.EACH, year=year, within=region.code)
+            if r["region"] == region.code]
+    by_specialty = sorted(mine, key=lambda r: -(r["outflow_rate"] if r["outflow_rate"] is not None
+                                                else -1))
     child_level = "prefecture" if region.level == "province" else "county"
     codes = {c.code for c in children}
     kids = [r for r in outflow.rows(cache, session, scope, level=child_level, year=year,

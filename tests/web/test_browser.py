@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -43,6 +44,15 @@ def _need_chromium() -> None:
         if IN_CI:
             pytest.fail(f"browser tests must run in CI: {reason}")
         pytest.skip(reason)
+    if IN_CI and not _has_chinese_font():  # else every Chinese label is a box in the screenshots
+        pytest.fail("no Chinese font for Chromium: apt-get install fonts-noto-cjk (.ci/run does)")
+
+
+def _has_chinese_font() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
 
 
 def _free_port() -> int:

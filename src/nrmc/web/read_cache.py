@@ -63,8 +63,9 @@ def cached_paths(routers: Iterable[APIRouter]) -> list[re.Pattern[str]]:
 
 @dataclass
 class Entry:
+    """A 200 response as the application sent it."""
+
     stored_at: float
-    status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
 
@@ -87,8 +88,7 @@ class ReadCache:
         self.max_bytes = max_bytes
         self.entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self.bytes = 0
-        self.hits = 0
-        self.misses = 0
+        self._generation: tuple[Any, ...] | None = None  # data version and day of the entries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self._key(scope) if self.max_entries > 0 else None
@@ -97,13 +97,11 @@ class ReadCache:
             return
         entry = self.entries.get(key)
         if entry is not None and time.monotonic() - entry.stored_at < self.ttl:
-            self.hits += 1
             self.entries.move_to_end(key)
-            await send({"type": "http.response.start", "status": entry.status,
+            await send({"type": "http.response.start", "status": 200,
                         "headers": [*entry.headers, (STATUS_HEADER, b"hit")]})
             await send({"type": "http.response.body", "body": entry.body})
             return
-        self.misses += 1
         await self.app(scope, receive, self._recording(key, send))
 
     def _key(self, scope: Scope) -> tuple[Any, ...] | None:
@@ -119,8 +117,13 @@ class ReadCache:
         data = self._data_version()
         if data is None:
             return None
+        generation = (data, date.today().toordinal())
+        if generation != self._generation:  # every entry kept so far answers older data
+            self.entries.clear()
+            self.bytes = 0
+            self._generation = generation
         htmx = next((v for k, v in scope["headers"] if k == b"hx-request"), b"")
-        return (data, date.today().toordinal(), caller, path, scope.get("query_string", b""), htmx)
+        return (generation, caller, path, scope.get("query_string", b""), htmx)
 
     def _caller(self, scope: Scope) -> tuple[Any, ...] | None:
         for name, value in scope["headers"]:
@@ -191,7 +194,7 @@ class ReadCache:
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= len(old.body)
-        self.entries[key] = Entry(time.monotonic(), 200, headers, b"".join(chunks))
+        self.entries[key] = Entry(time.monotonic(), headers, b"".join(chunks))
         self.bytes += size
         while self.entries and (len(self.entries) > self.max_entries or self.bytes > self.max_bytes):
             _, evicted = self.entries.popitem(last=False)

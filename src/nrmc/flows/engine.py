@@ -125,12 +125,22 @@ def run_outflow(
     backend: Any | None = None,
 ) -> pd.DataFrame:
     """Outflow report (``metrics.outflow``) with ``region_name`` after ``region``."""
+    frame = _by_region(metrics.outflow, dataset_dir, regions, level=level,
+                       by_specialty=by_specialty, years=years, engine=engine,
+                       spark_master=spark_master, backend=backend)
+    return frame[OUTFLOW_COLUMNS]
+
+
+def _by_region(metric: Callable[..., ir.Table], dataset_dir: Path, regions: pd.DataFrame, *,
+               level: str, by_specialty: bool, years: Sequence[int] | None,
+               engine: EngineName, spark_master: str, backend: Any | None) -> pd.DataFrame:
+    """A metric by region (and specialty) at `level`, run and labelled with region names."""
     frame = _run(
-        lambda d, u: metrics.outflow(d, u, level=level, by_specialty=by_specialty),
+        lambda d, u: metric(d, u, level=level, by_specialty=by_specialty),
         dataset_dir, regions, keys=["region", "year", "specialty"], years=years,
         engine=engine, spark_master=spark_master, backend=backend,
     )
-    return _label(frame, regions, "region", "region_name")[OUTFLOW_COLUMNS]
+    return _label(frame, regions, "region", "region_name")
 
 
 OUTFLOW_COLUMNS = [
@@ -234,12 +244,9 @@ def run_transfers(
     backend: Any | None = None,
 ) -> pd.DataFrame:
     """Transfers out / referrals in by the treating hospital's unit (``metrics.transfers``)."""
-    frame = _run(
-        lambda d, u: metrics.transfers(d, u, level=level, by_specialty=by_specialty),
-        dataset_dir, regions, keys=["region", "year", "specialty"], years=years,
-        engine=engine, spark_master=spark_master, backend=backend,
-    )
-    return _label(frame, regions, "region", "region_name")
+    return _by_region(metrics.transfers, dataset_dir, regions, level=level,
+                      by_specialty=by_specialty, years=years, engine=engine,
+                      spark_master=spark_master, backend=backend)
 
 
 def run_demand(

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ...db.base import Base
+from ...db.types import UTCDateTime
 
 
 class Expert(Base):
@@ -131,7 +131,7 @@ class SiteVisit(Base):
     members: Mapped[list[str]] = mapped_column(JSON, default=list)
     findings: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     actions: Mapped[list[FollowUpAction]] = relationship(
         back_populates="visit", cascade="all, delete-orphan", order_by="FollowUpAction.id")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
 from nrmc.db.types import UTCDateTime
@@ -26,9 +25,11 @@ def test_an_instant_written_in_beijing_time_reads_back_unshifted(workspace_url: 
     engine.dispose()
 
 
-def test_a_naive_instant_is_refused() -> None:
+def test_a_naive_instant_is_taken_as_utc() -> None:
     engine = create_engine("sqlite://")
     table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime()))
     table.create(engine)
-    with pytest.raises(Exception, match="aware"), engine.begin() as conn:
+    with engine.begin() as conn:
         conn.execute(insert(table).values(id=1, at=datetime(2024, 5, 1, 10, 0)))
+        back = conn.execute(select(table.c.at)).scalar_one()
+    assert back == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

@@ -184,3 +184,14 @@ def test_openapi_documents_every_resource_and_the_token_form(client):
         assert path in paths
     form = paths["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in form
+
+
+def test_a_refused_body_names_each_field_in_chinese_and_english(as_user) -> None:
+    """The 422 body lists field, code and a bilingual message, and never echoes the input."""
+    response = as_user("analyst").post("/api/v1/planning/beds", json={
+        "admissions_per_year": "many", "mean_los_days": 8})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail and all({"field", "code", "message_zh", "message_en"} <= set(d) for d in detail)
+    assert any(d["field"] == "admissions_per_year" for d in detail)
+    assert "many" not in response.text

@@ -18,7 +18,8 @@ from sqlalchemy.types import TypeDecorator
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """An aware instant, stored in UTC; naive values are refused rather than guessed."""
+    """An aware instant, stored in UTC. A naive value (a filter bound parsed from a query string,
+    an old caller) is taken as UTC, the convention of every value nrmc has stored."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -26,9 +27,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("UTCDateTime needs an aware datetime (got a naive one)")
-        value = value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         # SQLite keeps the text as given: write it without an offset, always in UTC.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +25,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from .. import __version__
 from ..config import Settings, load_settings
 from ..core.errors import Conflict, Forbidden, NotFound, NrmcError
+from ..core.inputs import explain
 from ..db import make_engine, sessionmaker_for
 from . import routes
 from .deps import LoginRequired
@@ -122,6 +124,13 @@ def _error_handlers(app: FastAPI) -> None:
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
         return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """422 naming each refused field with a Chinese and English message; the input itself
+        is never echoed (it may hold what JSON cannot encode, or what the caller should not see)."""
+        errors = [_without_location_kind(e) for e in exc.errors()]
+        return JSONResponse({"detail": [f.as_dict() for f in explain(errors)]}, status_code=422)
+
     @app.exception_handler(NrmcError)
     async def _domain(request: Request, exc: NrmcError) -> Response:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
@@ -135,3 +144,14 @@ def _error_handlers(app: FastAPI) -> None:
             return _error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+
+_LOCATION_KINDS = {"body", "query", "path", "header", "cookie"}
+
+
+def _without_location_kind(error: dict) -> dict:
+    """FastAPI prefixes each error's path with where the value came from; the field is the rest."""
+    loc = tuple(error.get("loc", ()))
+    if loc and loc[0] in _LOCATION_KINDS and len(loc) > 1:
+        loc = loc[1:]
+    return {**error, "loc": loc}

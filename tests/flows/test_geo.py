@@ -29,5 +29,5 @@ def test_units_at_each_level(units, code, province, prefecture, county, city):
 def test_every_residence_has_a_unit_at_every_level(units):
     leaves = leaf_codes(load_regions())
     assert len(leaves) == 2_855  # 2,849 counties + 6 county-less prefecture-level cities
-    assert units.loc[sorted(leaves)].notna().all().all()
+    assert units.loc[sorted(leaves)].notna().all().all()  # county_kind too
     assert units.loc[sorted(leaves), "province"].nunique() == 31

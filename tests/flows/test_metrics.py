@@ -82,13 +82,42 @@ def test_prefecture_outflow_treats_municipal_districts_as_units(loaded_dataset):
 
 
 def test_within_county_rate(loaded_dataset):
-    """Changfeng: 1 of rows 1–3 in the county; Linquan: 1 of rows 4–7."""
+    """Changfeng: 1 of rows 1–3 in the county; Linquan: 1 of rows 4–7. Urban units (瑶海区,
+    the Beijing districts, 东莞 without counties) are not counties: left out by default."""
     frame = run_within_county(loaded_dataset, REGIONS, years=[2023])
     assert _row(frame, region="340121")["within_rate"] == pytest.approx(1 / 3)
     assert _row(frame, region="341221")["within_rate"] == 0.25
-    assert _row(frame, region="441900")["within_rate"] == 1.0
     assert _row(frame, region="340121")["region_name"] == "长丰县"
+    assert _row(frame, region="340121")["county_kind"] == "county"
+    assert set(frame["region"]) == {"340121", "341221"}
 
+
+def test_within_county_lists_districts_apart_when_asked(loaded_dataset):
+    """Row 8: a 瑶海区 resident treated in 瑶海区; row 11: a Dongguan resident in Dongguan."""
+    frame = run_within_county(loaded_dataset, REGIONS, years=[2023], include_districts=True)
+    assert _row(frame, region="340102")["county_kind"] == "district"
+    assert _row(frame, region="340102")["within_rate"] == 1.0
+    assert _row(frame, region="441900")["county_kind"] == "city"
+    assert _row(frame, region="110105")["within_rate"] == 0.0
+
+
+def test_pooled_within_county_rate_counts_counties_only(loaded_dataset):
+    """Anhui 2023 pooled over its two counties: (1 + 1) of (3 + 4) = 2/7. Counting 瑶海区 as a
+    county (the old definition) gave 3/8, a city's own residents inflating the rate."""
+    frame = run_within_county(loaded_dataset, REGIONS, years=[2023], level="province")
+    anhui = _row(frame, region="340000")
+    assert (anhui["discharges"], anhui["treated_within"]) == (7, 2)
+    assert anhui["within_rate"] == pytest.approx(2 / 7)
+    assert "110000" not in set(frame["region"])  # a municipality has districts only
+
+
+def test_county_kind_is_read_from_the_official_name():
+    from nrmc.flows.geo import county_kind
+
+    names = pd.Series(["长丰县", "界首市", "瑶海区", "神农架林区", "六枝特区", "阿荣旗", "东莞市", "安徽省"])
+    levels = pd.Series(["county"] * 6 + ["prefecture", "province"])
+    assert county_kind(names, levels).tolist() == [
+        "county", "county_city", "district", "county", "county", "county", "city", None]
 
 def test_reach_counts_patients_from_outside_city_and_province(loaded_dataset):
     """H_BJ2 2023 treats rows 7 (Anhui), 9 (Chaoyang) and 10 (Haidian): one from outside

@@ -196,14 +196,23 @@ def matrix(
 
 @app.command("within-county")
 def within_county(
+    level: Level = typer.Option(Level.county, "--level", "-l",
+                                help="county rows, or pooled over a prefecture / province"),
+    include_districts: bool = typer.Option(
+        False, "--include-districts",
+        help="also list urban districts and county-less cities, marked by county_kind"),
     year: list[int] | None = YearOpt,
     engine: Engine | None = EngineOpt,
     fmt: OutputFormat = FormatOpt,
 ) -> None:
-    """县域内就诊率: share of each county's residents treated inside the county."""
+    """县域内就诊率: share of residents treated inside their own county.
+
+    Counts counties and county-level cities only (the county medical community definition);
+    urban districts are left out unless --include-districts lists them apart."""
     from ..flows.engine import run_within_county
 
-    _report(run_within_county, fmt, engine, "Within-county treatment rate", years=year)
+    _report(run_within_county, fmt, engine, "Within-county treatment rate", years=year,
+            level=level.value, include_districts=include_districts)
 
 
 @app.command()

@@ -179,16 +179,21 @@ def run_within_county(
     dataset_dir: Path,
     regions: pd.DataFrame,
     *,
+    level: str = "county",
+    include_districts: bool = False,
     years: Sequence[int] | None = None,
     engine: EngineName = "duckdb",
     spark_master: str = "local[2]",
     backend: Any | None = None,
 ) -> pd.DataFrame:
-    """县域内就诊率 by county (``metrics.within_county``) with names."""
-    frame = _run(metrics.within_county, dataset_dir, regions, keys=["region", "year"],
+    """县域内就诊率 (``metrics.within_county``: counties and county-level cities) with names."""
+    frame = _run(lambda d, u: metrics.within_county(d, u, level=level,
+                                                    include_districts=include_districts),
+                 dataset_dir, regions, keys=["region", "year"],
                  years=years, engine=engine, spark_master=spark_master, backend=backend)
     frame = _label(frame, regions, "region", "region_name")
-    return frame[["region", "region_name", "year", "discharges", "treated_within", "within_rate"]]
+    return frame[["region", "region_name", "county_kind", "year", "discharges", "treated_within",
+                  "within_rate"]]
 
 
 def run_reach(

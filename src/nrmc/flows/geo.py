@@ -15,16 +15,43 @@ Choices (documented in docs/flows.md):
 * ``city`` (used for a hospital's reach, "patients from outside the host city") is the
   prefecture-level unit, except in the four municipalities, where the city is the whole
   municipality: a Chaoyang resident treated in Haidian has not left Beijing.
+* ``county_kind`` says what a finest unit is, for the county medical community (县域医共体)
+  indicators, which cover counties and county-level cities only: ``county`` (县, 旗, 自治县,
+  自治旗, 林区, 特区), ``county_city`` (县级市), ``district`` (市辖区, urban), ``city`` (a
+  prefecture-level unit without counties, e.g. 东莞; None for provinces and prefectures with
+  counties, which are never a residence). It is read from the official name's last
+  character: codes cannot tell it, since a county turned district keeps its number (梁平区 500155).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..core.codes import MUNICIPALITIES
 from ..core.enums import Level
 
 LEVELS: tuple[str, ...] = tuple(lv.value for lv in Level)
+#: County kinds the county medical community indicators count (国家卫健委 县域医共体 definition).
+COMMUNITY_KINDS = frozenset({"county", "county_city"})
+
+
+def county_kind(name_zh: pd.Series, level: pd.Series, leaf: pd.Series | None = None) -> pd.Series:
+    """``county``, ``county_city``, ``district`` or ``city`` for finest units, else None."""
+    name = name_zh.astype("string").fillna("").str.strip()
+    county_level = level.astype(str) == Level.county.value
+    kind = np.where(
+        name.str.endswith(("林区", "特区")), "county",
+        np.where(name.str.endswith("区"), "district",
+                 np.where(name.str.endswith("市"), "county_city", "county")))
+    out = pd.Series(kind, index=name_zh.index, dtype=object)
+    out[~county_level] = None
+    # a prefecture-level unit with no counties (东莞, 中山…) is its own finest unit: a city
+    own_county = level.astype(str) == Level.prefecture.value
+    if leaf is not None:
+        own_county &= leaf.astype(int) == 1
+    out[own_county.to_numpy(dtype=bool)] = "city"
+    return out
 
 
 def _as_code(series: pd.Series) -> pd.Series:
@@ -59,6 +86,8 @@ def units_table(regions: pd.DataFrame) -> pd.DataFrame:
             "county": codes.astype(object),
             "city": province.where(codes.str.slice(0, 2).isin(MUNICIPALITIES), prefecture)
             .astype(object),
+            "county_kind": county_kind(regions["name_zh"], level, regions.get("leaf"))
+            .to_numpy(dtype=object) if "name_zh" in regions else None,
         }
     ).reset_index(drop=True)
 

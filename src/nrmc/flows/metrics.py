@@ -14,6 +14,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from . import geo
 from .geo import LEVELS
 
 TRANSFERRED = 2  # discharge_route: transferred to another hospital
@@ -113,14 +114,30 @@ def flow_matrix(
     return _null_specialty(t.group_by(keys).agg(discharges=ibis._.count()), by_specialty)
 
 
-def within_county(discharges: ir.Table, units: ir.Table) -> ir.Table:
-    """县域内就诊率: share of a county's residents' discharges treated inside the county.
+def within_county(discharges: ir.Table, units: ir.Table, *, level: str = "county",
+                  include_districts: bool = False) -> ir.Table:
+    """县域内就诊率: share of a county's residents' discharges treated inside their own county.
 
-    Columns: ``region, year, discharges, treated_within, within_rate``.
+    The county medical community indicator covers counties and county-level cities only
+    (``geo.COMMUNITY_KINDS``): residents of urban districts and of county-less cities are left
+    out, since a district's "county" is a slice of a city whose hospitals serve the whole city,
+    and counting them as counties inflates the rate. ``include_districts=True`` (county level
+    only) also returns those units, each marked by ``county_kind``, to be reported apart.
+
+    At ``prefecture`` or ``province`` level the rate pools the community counties inside the
+    unit (discharges treated in the patient's own county over all their discharges).
+    Columns: ``region, county_kind, year, discharges, treated_within, within_rate``.
     """
-    t = with_units(discharges, units, origin_level="county", destination_level="county")
-    inside = ibis.ifelse(t.origin == t.destination, 1, 0)
-    agg = t.group_by(region=t.origin, year=t.year).agg(
+    home = units.select(residence_code=units.code, county=units.county, kind=units.county_kind,
+                        region=units[_check_level(level)])
+    site = units.select(hospital_region_code=units.code, hospital_county=units.county)
+    t = discharges.join(home, "residence_code").join(site, "hospital_region_code")
+    community = t.kind.isin(sorted(geo.COMMUNITY_KINDS))
+    if not (include_districts and level == "county"):
+        t = t.filter(community)
+    inside = ibis.ifelse(t.county == t.hospital_county, 1, 0)
+    kind = t.kind if level == "county" else ibis.literal("community").cast("string")
+    agg = t.group_by(region=t.region, county_kind=kind, year=t.year).agg(
         discharges=t.count(), treated_within=inside.sum()
     )
     return agg.mutate(

@@ -169,3 +169,12 @@ def test_transfers_and_demand(loaded_dataset):
 def test_unknown_level_is_refused(loaded_dataset):
     with pytest.raises(ValueError, match="level must be one of"):
         run_outflow(loaded_dataset, REGIONS, level="township")
+
+
+def test_a_loaded_dataset_describes_itself_by_its_files(loaded_dataset):
+    """Chart and report source lines come from the manifest, never a fixed caption."""
+    from nrmc.flows.store import describe
+
+    line = describe(loaded_dataset)
+    assert line.startswith("discharge records loaded from discharges.csv")
+    assert "12 discharges 2022–2023" in line and "synthetic" not in line

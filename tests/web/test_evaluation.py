@@ -54,3 +54,20 @@ def test_evaluation_withholds_shares_resting_on_small_cells(web_store, tmp_path)
         assert 'class="num withheld"' in page and 'id="small-cells"' in page
         assert "NRMC_MIN_CELL_SIZE = 1000000000" in page
         assert "少于1000000000例的数据不公布" in page and "少于10例" not in page
+
+
+def test_the_event_study_chart_names_the_dataset_it_was_drawn_from(web_store, tmp_path):
+    """The chart's source line is the dataset's own provenance (here: synthetic, seed 5)."""
+    from fastapi.testclient import TestClient
+
+    from nrmc.web import create_app
+
+    from .conftest import with_discharges
+
+    engine, made = web_store
+    settings = with_discharges(engine, tmp_path / "home")
+    with TestClient(create_app(settings, engine=engine)) as client:
+        login(client, "gansu")
+        page = client.get(f"/projects/{made.jiuquan_project}/evaluation").text
+        assert "synthetic discharges (nrmc flows synth, seed 5)" in page
+        assert "nrmc demo discharges" not in page

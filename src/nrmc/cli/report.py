@@ -28,15 +28,10 @@ BaselineOpt = typer.Option(None, "--baseline-year", help="default: the year befo
 
 def _dataset_label() -> str:
     """Say what the data are, from the dataset's own manifest (synthetic loads say so)."""
-    from ..flows.store import read_manifest
+    from ..flows.store import describe
 
     flows = settings().flows_dir
-    manifest = read_manifest(flows)
-    years = f"{manifest.years[0]}–{manifest.years[-1]}" if manifest.years else "no years"
-    synthetic = [load for load in manifest.loads if load.get("source") == "synth"]
-    kind = (f"synthetic flows dataset (nrmc.flows.synth, seed {synthetic[-1].get('seed')})"
-            if synthetic else "flows dataset")
-    return f"{kind}, {manifest.rows:,} discharges {years}, {flows}"
+    return f"{describe(flows)}, {flows}"
 
 
 def _report(scope: str, key: str, out: Path | None, pdf: bool, baseline_year: int | None) -> None:

@@ -66,6 +66,27 @@ def read_manifest(root: Path) -> Manifest:
     )
 
 
+def describe(root: Path) -> str:
+    """What the dataset is, in one line, from its own manifest: every chart's and report's source
+    line. Only the loads since the last replacement count (a synthetic dataset replaces)."""
+    manifest = read_manifest(root)
+    if not manifest.loads:
+        return "no discharges loaded"
+    start = max((i for i, load in enumerate(manifest.loads) if load.get("replace")), default=0)
+    loads = manifest.loads[start:]
+    synthetic = [load for load in loads if load.get("source") == "synth"]
+    files = sorted({Path(str(f)).name for load in loads for f in load.get("files", ())})
+    years = f"{manifest.years[0]}–{manifest.years[-1]}" if manifest.years else "no years"
+    if synthetic and len(synthetic) == len(loads):
+        kind = f"synthetic discharges (nrmc flows synth, seed {synthetic[-1].get('seed')})"
+    elif synthetic:
+        kind = f"synthetic discharges mixed with loaded files ({', '.join(files[:3])})"
+    else:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        kind = f"discharge records loaded from {shown or 'files'}"
+    return f"{kind}, {manifest.rows:,} discharges {years}"
+
+
 def dataset_files(root: Path, *, years: list[int] | None = None) -> list[Path]:
     """Absolute paths of the published Parquet files (optionally only some years)."""
     root = Path(root).resolve()

@@ -127,9 +127,10 @@ def evaluation_page(project_id: int, request: Request, session: SessionDep,
                                    project_id=project_id)
     result = _evaluate(request, session, project)
     chart = None
+    source = store.describe(request.app.state.settings.flows_dir)
     if result.did is not None:
-        chart = Markup(charts.event_study_svg(result.did, title=result.title,
-                                              source="nrmc demo discharges"))
+        chart = Markup(charts.event_study_svg(result.did, title=result.title, source=source))
     min_cell = request.app.state.settings.min_cell_size
     return render(request, "evaluation/project.html", user, project=project,
-                  result=to_out(result, min_cell), chart=chart, note=disclosure_note(min_cell))
+                  result=to_out(result, min_cell), chart=chart, note=disclosure_note(min_cell),
+                  source=source)

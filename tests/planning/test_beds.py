@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from nrmc.planning.beds import (
@@ -84,8 +85,26 @@ def test_simulation_with_lognormal_stays_agrees_with_erlang_b():
     assert sim.occupancy == pytest.approx(s.occupancy, rel=0.03)
 
 
-def test_short_simulation_runs_and_reports_probabilities():
-    sim = simulate(730, 3, 8, mode="wait", years=2, seed=3)
-    assert 0 <= sim.wait_probability <= 1
-    assert sim.block_probability == 0
-    assert 0 < sim.occupancy < 1
+def _wait_interval(beds: int, replications: int = 12) -> tuple[float, float]:
+    """Mean waiting probability over independent seeded runs of an M/M/c ward, ± 2.58 s.e. (99 %)."""
+    runs = [simulate(730, 3, beds, mode="wait", stays="exponential", years=4, warmup_years=0.5,
+                     seed=seed).wait_probability for seed in range(replications)]
+    mean = float(np.mean(runs))
+    half = 2.58 * float(np.std(runs, ddof=1)) / math.sqrt(replications)
+    return mean - half, mean + half
+
+
+def test_simulated_waiting_probability_agrees_with_erlang_c():
+    """2 admissions a day × 3-day exponential stays = 6 erlangs on 8 beds: Erlang C is the exact
+    waiting probability of this M/M/c ward, so the simulation's interval must contain it."""
+    low, high = _wait_interval(8)
+    assert low <= erlang_c(6.0, 8) <= high
+    assert high - low < 0.1  # the interval is narrow enough to mean something
+
+
+def test_the_erlang_c_check_can_tell_a_wrong_bed_count():
+    """The same check refuses Erlang C for 9 beds: it has the power to catch a sizing error."""
+    low, high = _wait_interval(8)
+    assert not low <= erlang_c(6.0, 9) <= high
+
+

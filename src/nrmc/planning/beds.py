@@ -142,17 +142,21 @@ def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
 
 def simulate(admissions_per_year: float, mean_los_days: float, beds: int, *,
              mode: str = "block", los_cv: float = 1.0, years: float = 20.0,
-             warmup_years: float = 1.0, seed: int = 0) -> SimulationCheck:
+             warmup_years: float = 1.0, seed: int = 0,
+             stays: str = "lognormal") -> SimulationCheck:
     """Discrete-event check (SimPy) with Poisson admissions and lognormal length of stay.
 
     ``mode="block"`` turns patients away when all beds are full (compare with Erlang B, which
     should agree for any stay distribution); ``mode="wait"`` queues them (compare with Erlang C,
-    exact only for exponential stays, cv = 1 — lognormal stays show how far it drifts).
+    exact for exponential stays: ``stays="exponential"``, the M/M/c queue — lognormal stays
+    show how far real, skewed stays drift from it).
     """
     import simpy
 
     if mode not in {"block", "wait"}:
         raise InvalidInput(f"mode must be 'block' or 'wait'; got {mode!r}")
+    if stays not in {"lognormal", "exponential"}:
+        raise InvalidInput(f"stays must be 'lognormal' or 'exponential'; got {stays!r}")
     offered_load(admissions_per_year, mean_los_days)
     if int(beds) != beds or beds < 1:
         raise InvalidInput(f"beds must be a whole number ≥ 1; got {beds}")
@@ -179,7 +183,8 @@ def simulate(admissions_per_year: float, mean_los_days: float, beds: int, *,
         while True:
             yield env.timeout(rng.exponential(1.0 / rate))
             counted = env.now >= warmup
-            los = float(rng.lognormal(mu, sigma))
+            los = float(rng.lognormal(mu, sigma) if stays == "lognormal"
+                        else rng.exponential(mean_los_days))
             if counted:
                 tally["arrived"] += 1
             if mode == "block" and ward.count >= ward.capacity:

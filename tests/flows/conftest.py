@@ -88,7 +88,8 @@ def fixture_rows() -> list[dict[str, str]]:
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        extra = [c for c in (rows[0] if rows else {}) if c not in COLUMNS]
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS + extra)
         writer.writeheader()
         writer.writerows(rows)
     return path

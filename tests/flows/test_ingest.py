@@ -215,3 +215,49 @@ def test_ingest_killed_while_writing_a_large_file(tmp_path, fixture_csv):
     assert proc.returncode == -9
     assert (root / "manifest.json").read_bytes() == before_manifest
     assert len(_stored(root)) == 12
+
+
+def test_tcm_is_taken_from_a_tcm_hospital_or_a_gbt15657_code_and_the_rule_is_named(tmp_path):
+    """A diagnoses-only file still yields TCM figures: stays in a TCM hospital, or carrying a TCM
+    disease/syndrome code, are TCM; the dataset's source line says which rule found them."""
+    from nrmc.flows.ingest import ingest
+    from nrmc.flows.store import describe
+
+    from .conftest import HOSPITALS, KEY, REGIONS, fixture_rows, write_csv
+
+    hospitals = HOSPITALS.copy()
+    hospitals["name_zh"] = ["合肥医院", "长丰县中医院", "临泉县人民医院", "北京医院", "北京医院二",
+                            "上海医院", "东莞医院"]
+    rows = fixture_rows()
+    for row in rows:
+        row["tcm_diagnosis"] = ""
+    rows[3]["tcm_diagnosis"] = "BNG010"  # row 4: Linquan resident at H_FY, a TCM disease code
+    root = tmp_path / "flows"
+    summary = ingest([write_csv(tmp_path / "d.csv", rows)], root, regions=REGIONS,
+                     hospitals=hospitals, pseudonym_key=KEY)
+    # row 1 treated at 长丰县中医院 (H_CF) → tcm_hospital; row 4 → tcm_code; nobody stated TCM
+    assert summary.specialty_rules == {"tcm_code": 1, "tcm_hospital": 1}
+    import duckdb
+
+    files = [str(p) for p in root.rglob("*.parquet")]
+    tcm = duckdb.sql(f"SELECT record_id FROM read_parquet({files}) WHERE specialty = 'tcm' "
+                     "ORDER BY 1").fetchall()
+    assert tcm == [("R1",), ("R4",)]
+    line = describe(root)
+    assert "TCM stays recognised by GB/T 15657 TCM code 1, TCM hospital (by name) 1" in line
+
+
+def test_a_malformed_tcm_code_is_a_bad_row(tmp_path):
+    from nrmc.core.errors import ImportRejected
+    from nrmc.flows.ingest import ingest
+
+    from .conftest import HOSPITALS, KEY, REGIONS, fixture_rows, write_csv
+
+    rows = fixture_rows()
+    for row in rows:
+        row["tcm_diagnosis"] = ""
+    rows[0]["tcm_diagnosis"] = "I21.0"
+    with pytest.raises(ImportRejected) as info:
+        ingest([write_csv(tmp_path / "d.csv", rows)], tmp_path / "flows", regions=REGIONS,
+               hospitals=HOSPITALS, pseudonym_key=KEY)
+    assert [(p.row, p.field) for p in info.value.problems] == [(1, "tcm_diagnosis")]

@@ -37,7 +37,9 @@ from .schema import (
     STORED_COLUMNS,
     STORED_SCHEMA,
     SURGERY_LEVELS,
-    derive_specialty,
+    TCM_CODE_PATTERN,
+    TCM_HOSPITAL_PATTERN,
+    resolve_specialty,
 )
 
 Progress = Callable[[str, int, int | None], None]
@@ -53,6 +55,7 @@ class IngestSummary:
     already_stored: int = 0
     years: list[int] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    specialty_rules: dict[str, int] = field(default_factory=dict)  # TCM rows loaded, by rule
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Reference:
 
     residences: frozenset[str]
     hospital_region: dict[str, str]
+    tcm_hospitals: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, regions: pd.DataFrame, hospitals: pd.DataFrame) -> Reference:
@@ -70,7 +74,9 @@ class Reference:
         # (they join on the division), so it cannot receive records
         known = set(regions["code"].astype(str).str.zfill(6))
         located = {c: r for c, r in zip(codes, region, strict=True) if r in known}
-        return cls(leaf_codes(regions), located)
+        names = hospitals["name_zh"] if "name_zh" in hospitals else pd.Series("", index=hospitals.index)
+        tcm = names.astype("string").fillna("").str.contains(TCM_HOSPITAL_PATTERN).to_numpy(dtype=bool)
+        return cls(leaf_codes(regions), located, frozenset(codes[tcm]))
 
 
 def _batches(path: Path) -> Iterator[pd.DataFrame]:
@@ -153,6 +159,9 @@ def validate(
         ~diagnosis.str.match(ICD10_PATTERN).fillna(False))
     specialty = f["specialty"].str.strip()
     bad("specialty", "is not a known specialty", (specialty != "") & ~specialty.isin(SPECIALTIES))
+    tcm_code = f["tcm_diagnosis"].str.strip().str.upper()
+    bad("tcm_diagnosis", "is not a GB/T 15657 TCM disease or syndrome code (e.g. BNG010, A03.06.01)",
+        (tcm_code != "") & ~tcm_code.str.match(TCM_CODE_PATTERN).fillna(False))
     cost = _number(f["total_cost"])
     bad("total_cost", "is not a non-negative amount in yuan", ~(cost >= 0))
 
@@ -165,8 +174,9 @@ def validate(
             problems.append(RowProblem(file, first_row + int(i), column, f"{value!r} {reason}"))
     problems.sort(key=lambda p: p.row)
     good = ~any_bad
-    derived = derive_specialty(diagnosis[good], age[good])
-    given = specialty[good]
+    resolved, rule = resolve_specialty(specialty[good], tcm_code[good],
+                                       hospital[good].isin(ref.tcm_hospitals), diagnosis[good],
+                                       age[good])
     out = pd.DataFrame(
         {
             "record_id": f["record_id"].str.strip()[good],
@@ -178,7 +188,7 @@ def validate(
             "age": age[good].astype("int16"),
             "sex": _integer(f["sex"])[good].astype("int8"),
             "principal_diagnosis": diagnosis[good],
-            "specialty": given.where(given != "", derived),
+            "specialty": resolved,
             "surgery_level": _integer(f["surgery_level"])[good].astype("int8"),
             "admission_route": _integer(f["admission_route"])[good].astype("int8"),
             "discharge_route": _integer(f["discharge_route"])[good].astype("int8"),
@@ -188,6 +198,7 @@ def validate(
         }
     )
     out["_row"] = np.flatnonzero(good).astype(np.int64) + first_row
+    out["_rule"] = rule.to_numpy(dtype=object)
     return out, problems
 
 
@@ -198,6 +209,7 @@ def _stored_table(good: pd.DataFrame, key: str, file_no: int) -> pa.Table:
     table = pa.Table.from_pandas(good[list(STORED_COLUMNS)], schema=STORED_SCHEMA,
                                  preserve_index=False)
     table = table.append_column("_file", pa.array(np.full(len(good), file_no, np.int32)))
+    table = table.append_column("_rule", pa.array(good["_rule"].astype(str).tolist(), pa.string()))
     return table.append_column("_row", pa.array(good["_row"].to_numpy(np.int64)))
 
 
@@ -253,7 +265,7 @@ def ingest(
         if reject_file is not None and summary.problems:
             _write_rejects(Path(reject_file), summary.problems, rejected, names)
         load.commit(files=names, rejected=summary.rows_rejected,
-                    already_stored=summary.already_stored)
+                    already_stored=summary.already_stored, tcm_rules=summary.specialty_rules)
     return summary
 
 
@@ -291,8 +303,12 @@ def _load_incoming(
         exists = (f"EXISTS (SELECT 1 FROM read_parquet([{files}]) s "
                   "WHERE s.record_id = i.record_id AND s.hospital_code = i.hospital_code)")
     cols = ", ".join(STORED_COLUMNS)
-    con.execute(f"CREATE TEMP TABLE fresh AS SELECT {cols}, {exists} AS _old "
+    con.execute(f"CREATE TEMP TABLE fresh AS SELECT {cols}, _rule, {exists} AS _old "
                 "FROM incoming i WHERE _n = 1")
+    # how each loaded row's specialty was decided, for the manifest (TCM figures name it)
+    summary.specialty_rules = {str(rule): int(n) for rule, n in con.execute(
+        "SELECT _rule, count(*) FROM fresh WHERE NOT _old AND specialty = 'tcm' "
+        "GROUP BY _rule ORDER BY 1").fetchall()}
     (summary.already_stored,) = con.execute(
         "SELECT count(*) FROM fresh WHERE _old").fetchone() or (0,)
     for year, rows in con.execute(

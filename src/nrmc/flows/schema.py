@@ -36,8 +36,9 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "admission_route",
     "discharge_route",
     "total_cost",
+    "tcm_diagnosis",
 )
-OPTIONAL_INPUT_COLUMNS = frozenset({"specialty"})
+OPTIONAL_INPUT_COLUMNS = frozenset({"specialty", "tcm_diagnosis"})
 
 # Every stored column is required (nullable=False): validation refuses blanks, the
 # generator never makes them, and DuckDB writes them so.
@@ -101,6 +102,27 @@ _RULES: tuple[tuple[str, str, Specialty], ...] = (
     ("D50", "D89", Specialty.internal_medicine),
     ("N00", "N39", Specialty.internal_medicine),
 )
+#: A TCM disease or syndrome code (GB/T 15657 中医病证分类与代码), checked by shape only: the
+#: 1995 edition's letter codes (``BNG010`` a disease, ``ZBMN10`` a syndrome) or the 2021
+#: edition's dotted ones (``A03.06.01.03`` a disease, ``B01.02.01`` a syndrome).
+TCM_CODE_PATTERN = re.compile(r"^(?:[A-Z]{2,5}[0-9]{2,3}|[AB][0-9]{2}(?:\.[0-9]{2}){1,4})\.?$")
+#: Hospitals whose name says they practise TCM or an ethnic medicine (中医院, 中西医结合医院,
+#: 蒙医/藏医/维吾尔医/傣医/壮医/苗医/民族医医院): every stay there is a TCM stay.
+TCM_HOSPITAL_PATTERN = re.compile(r"中医|中西医|蒙医|藏医|维吾尔医|维医|傣医|壮医|苗医|民族医")
+
+
+class SpecialtyRule:
+    """How a stored row's specialty was decided (counted per load, named in TCM figures)."""
+
+    stated = "stated"  # the source file gave it
+    tcm_code = "tcm_code"  # a GB/T 15657 TCM disease/syndrome code on the record
+    tcm_hospital = "tcm_hospital"  # treated in a TCM (or integrated / ethnic medicine) hospital
+    icd10 = "icd10"  # derived from the ICD-10 principal diagnosis and age
+
+    LABELS = {"stated": "stated in the source file", "tcm_code": "GB/T 15657 TCM code",
+              "tcm_hospital": "TCM hospital (by name)", "icd10": "ICD-10 diagnosis"}
+
+
 PEDIATRIC_AGE_LIMIT = 15  # under 15 years: 儿科 by the national age cut-off for paediatrics
 
 
@@ -115,7 +137,8 @@ def derive_specialty(diagnosis: pd.Series, age: pd.Series) -> pd.Series:
     2. Otherwise a patient younger than 15 → pediatrics (Chinese paediatric wards admit by age).
     3. Otherwise the first matching range of :data:`_RULES` (Z51.0/Z51.1 radio-/chemotherapy
        sessions → oncology); anything else → other. ``tcm`` and ``comprehensive`` cannot be
-       told from ICD-10 and are kept only when the source file states them.
+       told from ICD-10: ingest takes TCM from the file, a GB/T 15657 code or the hospital's
+       kind before it falls back to this (``resolve_specialty``).
     """
     dx = diagnosis.astype("string").str.upper().fillna("")
     valid = dx.str.match(r"^[A-Z][0-9]{2}")
@@ -143,3 +166,27 @@ def derive_specialty(diagnosis: pd.Series, age: pd.Series) -> pd.Series:
 def specialty_of(diagnosis: str, age: int) -> str:
     """Scalar convenience wrapper around :func:`derive_specialty` (tests, docs)."""
     return str(derive_specialty(pd.Series([diagnosis]), pd.Series([age])).iloc[0])
+
+
+def resolve_specialty(stated: pd.Series, tcm_code: pd.Series, tcm_hospital: pd.Series,
+                      diagnosis: pd.Series, age: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(specialty, rule) per row, first rule that applies wins:
+
+    1. the specialty stated in the file;
+    2. ``tcm`` when the record carries a GB/T 15657 TCM disease or syndrome code;
+    3. ``tcm`` when the treating hospital is a TCM hospital (``TCM_HOSPITAL_PATTERN``);
+    4. the ICD-10 rules of :func:`derive_specialty`.
+    """
+    derived = derive_specialty(diagnosis, age)
+    stated = stated.astype("string").fillna("").str.strip()
+    has_code = tcm_code.astype("string").fillna("").str.strip() != ""
+    at_tcm = tcm_hospital.astype(bool)
+    rule = np.select(
+        [(stated != "").to_numpy(dtype=bool), has_code.to_numpy(dtype=bool), at_tcm.to_numpy()],
+        [SpecialtyRule.stated, SpecialtyRule.tcm_code, SpecialtyRule.tcm_hospital],
+        SpecialtyRule.icd10).astype(object)
+    specialty = np.where(rule == SpecialtyRule.stated, stated.to_numpy(dtype=object),
+                         np.where(rule == SpecialtyRule.icd10, derived.to_numpy(dtype=object),
+                                  Specialty.tcm.value))
+    return (pd.Series(specialty, index=diagnosis.index, dtype=object),
+            pd.Series(rule, index=diagnosis.index, dtype=object))

@@ -84,7 +84,21 @@ def describe(root: Path) -> str:
     else:
         shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
         kind = f"discharge records loaded from {shown or 'files'}"
-    return f"{kind}, {manifest.rows:,} discharges {years}"
+    return f"{kind}, {manifest.rows:,} discharges {years}{_tcm_rules(loads)}"
+
+
+def _tcm_rules(loads: tuple[dict[str, Any], ...]) -> str:
+    """How the TCM rows were recognised (ICD-10 cannot tell a TCM stay), when any were loaded."""
+    from .schema import SpecialtyRule
+
+    counts: dict[str, int] = {}
+    for load in loads:
+        for rule, n in (load.get("tcm_rules") or {}).items():
+            counts[rule] = counts.get(rule, 0) + int(n)
+    parts = [f"{SpecialtyRule.LABELS.get(rule, rule)} {n:,}" for rule, n in sorted(counts.items()) if n]
+    if any(load.get("source") == "synth" for load in loads):
+        parts.append("stated by the generator (synthetic)")
+    return "; TCM stays recognised by " + ", ".join(parts) if parts else ""
 
 
 def dataset_files(root: Path, *, years: list[int] | None = None) -> list[Path]:

@@ -89,10 +89,21 @@ def test_direction_is_derived_from_the_tiers(net):
 
 def test_same_idempotency_key_twice_returns_the_first_referral(net):
     first = refer(net, key="form-123")
-    again = refer(net, key="form-123", to=CITY)
+    again = refer(net, key="form-123")
     assert again.id == first.id and again.to_hospital_code == COUNTY
     assert len(referrals.list_referrals(session=net, scope=SYSTEM)) == 1
     assert refer(net, key="form-124").id != first.id
+
+
+def test_the_same_key_with_another_request_is_refused_not_answered_with_the_first(net):
+    """A retry must be the same request: a different target under a used key is an error
+    (422 on the web), never the first referral passed off as the answer to the second."""
+    from nrmc.core.errors import Unprocessable
+
+    first = refer(net, key="form-200")
+    with pytest.raises(Unprocessable, match="to_hospital"):
+        refer(net, key="form-200", to=CITY)
+    assert [r.id for r in referrals.list_referrals(session=net, scope=SYSTEM)] == [first.id]
 
 
 def test_a_stale_version_is_refused_so_two_people_cannot_both_accept(net):

@@ -24,6 +24,16 @@ def test_clinician_creates_and_the_same_key_gives_the_same_referral(as_user, cas
     assert body["diagnosis"] == "I63.9" and body["version"] == 1
 
 
+def test_a_reused_key_with_a_different_body_is_422(as_user, cast):
+    first = _new(as_user, cast, key="his-0002")
+    other = as_user("jinta").post("/api/v1/referrals", headers={"Idempotency-Key": "his-0002"},
+                                  json={"from_hospital": JINTA, "to_hospital": cast.jiuquan_hospital,
+                                        "specialty": "neurology", "diagnosis": "I61.0",
+                                        "urgency": "urgent"})
+    assert first.status_code == 201 and other.status_code == 422
+    assert "diagnosis" in other.json()["detail"] and "幂等键" in other.json()["detail"]
+
+
 def test_bad_input_is_422_not_500(as_user, cast):
     bad_icd = as_user("jinta").post("/api/v1/referrals", json={
         "from_hospital": JINTA, "to_hospital": cast.jiuquan_hospital,

@@ -21,6 +21,10 @@ class Conflict(NrmcError):
     """The request clashes with stored state (duplicate, stale version, overlap)."""
 
 
+class Unprocessable(NrmcError):
+    """The request is well-formed but cannot be honoured as sent (the web answers 422)."""
+
+
 class InvalidTransition(Conflict):
     """A state machine refused a move."""
 

@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from .. import __version__
 from ..config import Settings, load_settings
-from ..core.errors import Conflict, Forbidden, NotFound, NrmcError
+from ..core.errors import Conflict, Forbidden, NotFound, NrmcError, Unprocessable
 from ..core.inputs import explain
 from ..db import make_engine, sessionmaker_for
 from . import routes
@@ -37,7 +37,7 @@ from .templating import make_templates
 
 STATIC = Path(__file__).with_name("static")
 SESSION_MAX_AGE = 12 * 3600
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Unprocessable: 422}
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...core.enums import Direction, ReferralStatus, Specialty, Urgency
-from ...core.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from ...core.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from ..audit import service as audit
 from ..audit.models import AuditEntry
 from ..hospitals import service as hospitals
@@ -94,7 +94,9 @@ def create(
     """Request a referral on behalf of the sending hospital.
 
     With an idempotency key, a repeated request (a retried form post, a re-sent message) returns
-    the referral the first request created instead of making a second one.
+    the referral the first request created instead of making a second one. The same key with a
+    different request is refused (:class:`Unprocessable`): answering it with the first referral
+    would tell the caller that something it did not ask for was done.
     """
     scope.require_write()
     if idempotency_key:
@@ -102,6 +104,7 @@ def create(
         if existing is not None:
             if not _visible(session, scope, existing):
                 raise Conflict("that idempotency key is already used")
+            _same_request(existing, data)
             return existing
     origin = hospitals.get(session=session, code=data.from_hospital)
     target = hospitals.get(session=session, code=data.to_hospital)
@@ -121,11 +124,29 @@ def create(
         existing = find_by_key(session, idempotency_key or "")
         if existing is None:
             raise Conflict("the referral could not be stored; retry")
+        _same_request(existing, data)
         return existing
     audit.record(session=session, actor=scope.actor, action="referral.create",
                  object_type="referral", object_id=referral.id, after=_snapshot(referral),
                  reason=data.reason, source=source)
     return referral
+
+
+def _same_request(existing: Referral, data: ReferralCreate) -> None:
+    """Refuse a retry whose request differs from the one that used the key first."""
+    sent = {"from_hospital": data.from_hospital, "to_hospital": data.to_hospital,
+            "specialty": Specialty(data.specialty).value, "diagnosis": data.diagnosis,
+            "urgency": Urgency(data.urgency).value, "patient_pseudonym": data.patient_pseudonym,
+            "reason": data.reason}
+    stored = {"from_hospital": existing.from_hospital_code, "to_hospital": existing.to_hospital_code,
+              "specialty": existing.specialty, "diagnosis": existing.diagnosis,
+              "urgency": existing.urgency, "patient_pseudonym": existing.patient_pseudonym,
+              "reason": existing.reason}
+    differ = sorted(k for k in sent if sent[k] != stored[k])
+    if differ:
+        raise Unprocessable(
+            f"Idempotency-Key reused with a different request ({', '.join(differ)} differ) / "
+            "幂等键已用于另一请求，请换用新键")
 
 
 def find_by_key(session: Session, key: str) -> Referral | None:

@@ -261,3 +261,16 @@ def test_a_malformed_tcm_code_is_a_bad_row(tmp_path):
         ingest([write_csv(tmp_path / "d.csv", rows)], tmp_path / "flows", regions=REGIONS,
                hospitals=HOSPITALS, pseudonym_key=KEY)
     assert [(p.row, p.field) for p in info.value.problems] == [(1, "tcm_diagnosis")]
+
+
+def test_pseudonyms_keep_128_bits_and_extend_the_old_64_bit_ones(tmp_path):
+    """Full-width enough for national linkage; a 64-bit pseudonym of an older store is the
+    prefix of the new one, so old and new loads still link."""
+    import hmac
+
+    from nrmc.flows.pseudonym import pseudonymise
+
+    new = pseudonymise(["110101195001010001"], KEY)[0]
+    assert len(new) == 32 and int(new, 16) >= 0
+    old = hmac.digest(KEY.encode(), b"110101195001010001", "sha256")[:8].hex()
+    assert new.startswith(old)

@@ -53,7 +53,7 @@ def test_dataset_has_ingest_layout_and_schema(generated):
         assert pq.read_schema(path).remove_metadata().equals(STORED_SCHEMA)
     files = [str(p) for p in store.dataset_files(root)]
     sample = duckdb.sql(f"SELECT * FROM read_parquet({files}) USING SAMPLE 20000 ROWS").df()
-    assert sample["patient_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert sample["patient_id"].str.fullmatch(r"[0-9a-f]{32}").all()  # 128-bit pseudonyms
     assert (sample["discharge_date"] >= sample["admission_date"]).all()
     derived = derive_specialty(sample["principal_diagnosis"], sample["age"])
     not_tcm = sample["specialty"] != "tcm"

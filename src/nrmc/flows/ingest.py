@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from ..core.errors import ImportRejected, RowProblem
 from . import store
 from .geo import leaf_codes
-from .pseudonym import pseudonymise
+from .pseudonym import PSEUDONYM_BITS, pseudonymise
 from .schema import (
     ADMISSION_ROUTES,
     DISCHARGE_ROUTES,
@@ -265,7 +265,8 @@ def ingest(
         if reject_file is not None and summary.problems:
             _write_rejects(Path(reject_file), summary.problems, rejected, names)
         load.commit(files=names, rejected=summary.rows_rejected,
-                    already_stored=summary.already_stored, tcm_rules=summary.specialty_rules)
+                    already_stored=summary.already_stored, tcm_rules=summary.specialty_rules,
+                    pseudonym_bits=PSEUDONYM_BITS)
     return summary
 
 

@@ -1,10 +1,14 @@
-"""Keyed pseudonymisation of patient identifiers (HMAC-SHA-256, truncated to 64 bits).
+"""Keyed pseudonymisation of patient identifiers (HMAC-SHA-256, first 128 bits).
 
 The same patient gets the same pseudonym in every file loaded with the same key, so
 re-admissions and transfers can still be linked, while the raw identifier is never stored.
-64 bits keep the column small (16 hex characters); with 250 million patients a year the chance
-that two different patients share a pseudonym anywhere is about 0.2 %, negligible for flow
-statistics (linkage studies can widen ``DIGEST_BYTES``).
+128 bits (32 hex characters): over a billion distinct patients (years of national data) the
+chance that any two share a pseudonym is about n²/2¹²⁹ ≈ 10⁻²¹. The 64 bits used before 0.2
+gave about 3 % at a billion patients and 0.2 % for one year's 250 M — too high for linkage.
+
+Stores loaded before the change hold 64-bit pseudonyms. Both widths are prefixes of the same
+HMAC, so ``left(patient_id, 16)`` links a patient across old and new loads with the same key;
+reloading the source files (``nrmc flows ingest``) widens the old rows (docs/flows.md).
 
 Speed matters (hundreds of millions of ids): each distinct id is hashed once, and the two
 key-dependent SHA-256 states of HMAC (key ⊕ ipad, key ⊕ opad; RFC 2104) are computed once and
@@ -19,7 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DIGEST_BYTES = 8
+DIGEST_BYTES = 16
+PSEUDONYM_BITS = DIGEST_BYTES * 8
 _BLOCK = 64  # SHA-256 block size in bytes
 
 
@@ -29,7 +34,7 @@ def pseudonymise_one(raw: str, key: str) -> str:
 
 
 def pseudonymise(raw_ids: Sequence[str] | np.ndarray, key: str) -> np.ndarray:
-    """HMAC-SHA-256 pseudonyms (hex, 64 bits) for ``raw_ids``; same order, object array."""
+    """HMAC-SHA-256 pseudonyms (hex, 128 bits) for ``raw_ids``; same order, object array."""
     values = np.asarray(raw_ids)
     if len(values) == 0:
         return np.array([], dtype=object)

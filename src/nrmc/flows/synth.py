@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from . import store
 from . import synth_model as model
 from .geo import units_table
-from .pseudonym import pseudonymise
+from .pseudonym import PSEUDONYM_BITS, pseudonymise
 from .schema import STORED_SCHEMA
 
 CHUNK_ROWS = 1_000_000
@@ -150,7 +150,8 @@ def write_synthetic_dataset(
                 left, next_id, part, done = left - n, next_id + n, part + 1, done + n
                 if progress:
                     progress(done, rows)
-        load.commit(replace=True, source="synth", seed=seed, years=years)
+        load.commit(replace=True, source="synth", seed=seed, years=years,
+                    pseudonym_bits=PSEUDONYM_BITS)
     return {
         "dataset": str(out_dir),
         "rows": done,

@@ -1,36 +1,105 @@
-"""The `nrmc` command: one Typer app with a sub-app per area."""
+"""The `nrmc` command: one Typer app with a sub-app per area, each imported only when used.
+
+The areas pull in pandas, SQLAlchemy, statsmodels, Ibis… (seconds of imports). `nrmc --help`
+and `nrmc version` need none of that, so the top-level group lists the areas from the table
+below and imports an area's module only when that area is run (or its own --help is asked
+for). tests/cli/test_startup.py keeps the table's one-line help equal to each module's.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any
 
-from . import db, demo, evaluate, ops, referrals, registry, report, serve, users, visits
-from .flows import app as flows_app
-from .plan import app as plan_app
+import click
+import typer
+from typer.core import TyperGroup
+
+#: name → (module under nrmc.cli, attribute, help shown by `nrmc --help`: the start of the
+#: area's own help). The attribute is a Typer app (an area) or a function (a single command).
+#: A new area adds its line here.
+AREAS: dict[str, tuple[str, str, str]] = {
+    "demo": ("demo", "demo", "Build the demo workspace in NRMC_HOME: real geography and roster "
+                             "+ synthetic layers."),
+    "start": ("demo", "start", "The main job: print the national summary and the demo logins, "
+                               "then serve the web app."),
+    "serve": ("serve", "serve", "Serve the web platform; pages at http://HOST:PORT/, API docs at "
+                                "/api/docs."),
+    "db": ("db", "app", "Operational store (SQLite by default, PostgreSQL via NRMC_DATABASE_URL)."),
+    "users": ("users", "app", "Users of the web platform and API."),
+    "regions": ("registry", "regions", "China's administrative divisions (GB/T 2260), 31 "
+                                       "provinces."),
+    "hospitals": ("registry", "hospitals", "Hospitals by tier and grade."),
+    "projects": ("registry", "projects", "National regional medical centre projects (the "
+                                         "roster)."),
+    "alliances": ("registry", "alliances", "Medical alliances and their members."),
+    "flows": ("flows", "app", "Patient flows: ingest discharge records, synthesise them, report "
+                              "outflow, OD matrices, within-county rates, reach and grade-4 "
+                              "share."),
+    "ops": ("ops", "app", "Operations: expert dispatch, activity ledger, technologies, "
+                          "trainees, site visits, KPIs."),
+    "referrals": ("referrals", "app", "Two-way referrals (双向转诊): requested → accepted | "
+                                      "rejected → scheduled → arrived → completed → returned, "
+                                      "or cancelled."),
+    "plan": ("plan", "app", "Plan centres: siting, accessibility, catchments, beds, scenarios."),
+    "evaluate": ("evaluate", "app", "Evaluate centres: before/after and "
+                                    "difference-in-differences on patient outflow"),
+    "report": ("report", "app", "Evaluation reports: KPIs, before/after, DiD with event study, "
+                                "patient origins and methods, in one printable HTML file."),
+}
+
+
+def load_area(name: str) -> click.Command:
+    """Import one area and turn it into its click command, named as listed."""
+    module_name, attribute, _ = AREAS[name]
+    module = importlib.import_module(f"nrmc.cli.{module_name}")
+    target: Any = getattr(module, attribute)
+    if name == "ops":  # site visits hang under ops (visits.py uses ops.py's helpers)
+        visits = importlib.import_module("nrmc.cli.visits")
+        if not any(info.name == "visit" for info in target.registered_groups):
+            target.add_typer(visits.app, name="visit")
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(pretty_exceptions_show_locals=False)
+        single.command(name=name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class LazyAreas(TyperGroup):
+    """A group whose listed commands are placeholders until one is resolved to be run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*AREAS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in AREAS:
+            # listing (--help) needs only the name and help: don't import the area for it
+            return click.Command(cmd_name, help=AREAS[cmd_name][2], short_help=AREAS[cmd_name][2])
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in AREAS:
+            return args[0], load_area(args[0]), args[1:]
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="nrmc",
+    cls=LazyAreas,
     help="Plan, run and evaluate national regional medical centres (国家区域医疗中心) "
     "and medical alliances.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.command()(demo.demo)
-app.command()(demo.start)
-app.command()(serve.serve)
-app.add_typer(db.app, name="db")
-app.add_typer(users.app, name="users")
-app.add_typer(registry.regions, name="regions")
-app.add_typer(registry.hospitals, name="hospitals")
-app.add_typer(registry.projects, name="projects")
-app.add_typer(registry.alliances, name="alliances")
-app.add_typer(flows_app, name="flows")
-app.add_typer(ops.app, name="ops")
-ops.app.add_typer(visits.app, name="visit")  # visits.py uses ops.py's helpers
-app.add_typer(referrals.app, name="referrals")
-app.add_typer(plan_app, name="plan")
-app.add_typer(evaluate.app, name="evaluate")
-app.add_typer(report.app, name="report")
+
+
+@app.callback()
+def _root() -> None:
+    # a callback makes `nrmc` a group even though `version` is its only eager command
+    pass
 
 
 @app.command()

@@ -119,11 +119,12 @@ MODES = {"baseline": ("read cache off (baseline)", {"NRMC_READ_CACHE_ENTRIES": "
          "nrmc": ("nrmc (read cache on)", {})}
 
 
-def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+def start_server(env: dict[str, str], workers: int,
+                 timeout: float = 60) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
     port = free_port()
     server = nrmc("serve", "--port", str(port), "--workers", str(workers), env=env, background=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while True:
         try:
             httpx.get(base + "/login", timeout=1)
@@ -134,7 +135,7 @@ def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, s
                 raise SystemExit(f"the server stopped:\n{error}") from None
             if time.monotonic() > deadline:
                 server.kill()  # type: ignore[union-attr]
-                raise SystemExit("the server did not answer within 60 s") from None
+                raise SystemExit(f"the server did not answer within {timeout:.0f} s") from None
             time.sleep(0.2)
 
 

@@ -24,6 +24,7 @@ from ..planning.errors import InvalidInput
 from ..planning.siting import MCLP, PMedian, Recapture
 from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
 from . import plan_inputs as flows_in
+from . import plan_scenario
 from .context import fail, settings
 from .output import OutputFormat, emit, emit_one, err_console
 
@@ -31,6 +32,7 @@ app = typer.Typer(help="Plan centres: siting, accessibility, catchments, beds, s
                   no_args_is_help=True)
 scenarios_app = typer.Typer(help="Saved planning runs.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
+app.add_typer(plan_scenario.app, name="scenario")
 
 FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv")
 
@@ -99,7 +101,8 @@ def _candidates(spec: str, province: str | None) -> pd.DataFrame:
 
         with db_session() as session:
             df = hospital_table(session=session)
-        df = df[df["tier"].astype(str).str.lower() == "tertiary"]
+        # real hospitals only: the demo's synthetic tertiary layer is never a candidate
+        df = df[(df["tier"].astype(str).str.lower() == "tertiary") & ~df["synthetic"].astype(bool)]
         if province:
             df = df[df["region_code"].astype(str).str[:2] == province[:2]]
         df = df.rename(columns={"beds": "capacity"}).sort_values("code", kind="stable")
@@ -141,15 +144,13 @@ def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
         return (flows_in.outflow_weights(src, specialty, y, codes),
                 flows_in.describe("discharges treated outside the home province", specialty, y),
                 y)
-    if demand == "population":
-        population = _regions().set_index("code")["population"]
-        return codes.map(population).to_numpy(dtype=float), "population", None
-    if demand is not None:
+    if demand is not None and demand != "population":
         return _weights_file(Path(demand), codes, "demand"), demand, None
-    src = flows_in.open_flows("--demand FILE or --demand population")
-    y = src.year(year)
-    return (flows_in.demand_weights(src, specialty, y, codes),
-            flows_in.describe("discharges", specialty, y), y)
+    d = flows_in.specialty_demand_for(specialty, codes, population_only=demand == "population",
+                                      year=year)
+    if d.source == "flows":
+        return d.weights, flows_in.describe("discharges", specialty, int(d.year or 0)), d.year
+    return d.weights, f"population: {d.note_en}", None
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -161,12 +162,15 @@ def site(
     objective: Objective = typer.Option(Objective.coverage, help="coverage|median|recapture"),
     radius_min: float = typer.Option(120.0, "--radius-min", help="travel-time radius, minutes"),
     province: str | None = typer.Option(None, help="restrict demand (and tertiary) to a province"),
-    candidates: str = typer.Option("tertiary", help="'tertiary' (registry) or CSV code,name_zh,"
-                                                    "lon,lat[,capacity]"),
+    candidates: str = typer.Option("tertiary", help="'tertiary' (the registry's real tertiary "
+                                                    "hospitals) or CSV code,name_zh,lon,lat"
+                                                    "[,capacity]"),
     existing: str | None = typer.Option(None, help="comma-separated candidate codes kept open"),
-    demand: str | None = typer.Option(None, help="'population' or CSV region_code,weight "
+    demand: str | None = typer.Option(None, help="'population' (census × national rate of "
+                                                 "--specialty × age) or CSV region_code,weight "
                                                  "(default: residents' discharges in "
-                                                 "--specialty from the flows dataset)"),
+                                                 "--specialty from the flows dataset when "
+                                                 "loaded, else 'population')"),
     outflow: Path | None = typer.Option(None, help="CSV region_code,weight for --objective "
                                                    "recapture (default: residents' discharges "
                                                    "in --specialty treated outside their "

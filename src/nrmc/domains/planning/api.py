@@ -14,7 +14,7 @@ from ...core.errors import ImportRejected, RowProblem
 from ...core.inputs import explain
 from ...planning import beds as bedsmod
 from ...web.deps import ApiScope, SessionDep, SourceDep
-from ...web.tables import Limit, Offset, Page
+from ...web.tables import DbId, Limit, Offset, Page
 from . import report, scale, service, sites
 from .demand import FlowsInput
 from .schemas import CompareOut, ScaleOut, ScenarioIn, ScenarioOut, ScenarioSummary
@@ -23,7 +23,8 @@ router = APIRouter(prefix="/api/v1/planning", tags=["planning"])
 projects_router = APIRouter(prefix="/api/v1/projects", tags=["planning"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 2_000_000
-Ids = Annotated[list[int], Query(min_length=1, max_length=4, description="scenario ids")]
+IdValue = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Ids = Annotated[list[IdValue], Query(min_length=1, max_length=4, description="scenario ids")]
 
 
 class BedsIn(BaseModel):
@@ -124,7 +125,7 @@ def api_scenarios(session: SessionDep, scope: ApiScope, limit: Limit = 50,
 
 
 @router.get("/scenarios/{scenario_id}", response_model=ScenarioOut)
-def api_scenario(scenario_id: int, session: SessionDep, scope: ApiScope) -> ScenarioOut:
+def api_scenario(scenario_id: DbId, session: SessionDep, scope: ApiScope) -> ScenarioOut:
     return ScenarioOut.model_validate(service.get_visible(session=session, scope=scope,
                                                           scenario_id=scenario_id))
 
@@ -160,7 +161,7 @@ def api_beds(body: BedsIn, scope: ApiScope) -> BedsOut:
 
 @projects_router.get("/{project_id}/scale", response_model=ScaleOut)
 def api_project_scale(
-    project_id: int, request: Request, session: SessionDep, scope: ApiScope,
+    project_id: DbId, request: Request, session: SessionDep, scope: ApiScope,
     occupancy: Annotated[float, Query(gt=0, lt=1, allow_inf_nan=False)] = bedsmod.OCCUPANCY_RULE,
     capture_share: Annotated[float, Query(gt=0, le=1, allow_inf_nan=False)] = scale.TERTIARY_SHARE,
 ) -> ScaleOut:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from ...core.errors import ImportRejected, NrmcError, RowProblem
 from ...core.inputs import explain
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.render import render
+from ...web.tables import DbId
 from ..regions import service as regions
 from ..users.scope import Scope
 from . import api, report, scale, service, sites
@@ -108,7 +109,7 @@ async def planning_site(
 
 @router.get("/planning/compare", response_class=HTMLResponse)
 def planning_compare(request: Request, session: SessionDep, user: PageUser,
-                     ids: Annotated[list[int], Query(min_length=1, max_length=4)]) -> HTMLResponse:
+                     ids: api.Ids) -> HTMLResponse:
     scope = Scope.for_user(user)
     # oldest first: the summary compares every later scenario with the first
     found = [service.get_visible(session=session, scope=scope, scenario_id=i)
@@ -122,7 +123,7 @@ def planning_compare(request: Request, session: SessionDep, user: PageUser,
 
 @router.get("/planning/compare.xlsx")
 def planning_compare_xlsx(session: SessionDep, user: PageUser,
-                          ids: Annotated[list[int], Query(min_length=1, max_length=4)]) -> Response:
+                          ids: api.Ids) -> Response:
     scope = Scope.for_user(user)
     found = [service.get_visible(session=session, scope=scope, scenario_id=i)
              for i in sorted(set(ids))]
@@ -156,7 +157,7 @@ def planning_beds(
 
 
 @router.get("/planning/projects/{project_id}/scale", response_class=HTMLResponse)
-def project_scale(project_id: int, request: Request, session: SessionDep,
+def project_scale(project_id: DbId, request: Request, session: SessionDep,
                   user: PageUser) -> HTMLResponse:
     """The project page's scale fragment (loaded by htmx)."""
     scope = Scope.for_user(user)

@@ -22,7 +22,8 @@ class ScenarioIn(BaseModel):
     name: ShortText = Field(default="", description="名称 name shown when comparing")
     province: str = Field(pattern=r"^[0-9]{2}([0-9]{4})?$", description="province code")
     specialty: Specialty = Specialty.comprehensive
-    p: NewSites = Field(default=3, description="new sites to open (existing centres come on top)")
+    p: NewSites = Field(default=3, ge=1, description="new sites to open (existing centres come "
+                                                     "on top)")
     objective: Literal["coverage", "median"] = "coverage"
     radius_min: Minutes = Field(default=120.0, description="coverage radius, minutes")
     candidates: Literal["registry", "greenfield", "upload"] = "registry"

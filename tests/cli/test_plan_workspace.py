@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from nrmc.cli import context
+from nrmc.domains.planning.demand import NATIONAL_RATE, specialty_share
 from nrmc.flows.engine import run_matrix, run_outflow
 from nrmc.flows.geo import load_regions
 from tests.cli_runner import run, run_json
@@ -109,18 +110,23 @@ def test_coverage_demand_is_discharges_unless_population_is_asked(home: Path) ->
                           "--province", ANHUI, "--demand", "population", "--no-save")
     regions = load_regions()
     leaves = regions[(regions["leaf"] == 1) & regions["code"].str.startswith("34")]
-    assert population["total_weight"] == leaves["population"].sum()
-    assert population["weights"] == "population" and population["year"] is None
+    # census population × the national hospitalisation rate × the specialty's share (no age
+    # columns in the regions yet): the demand the planning page uses
+    expected = leaves["population"].sum() * NATIONAL_RATE * specialty_share("cardiovascular")
+    assert population["total_weight"] == pytest.approx(expected, rel=1e-9)
+    assert population["weights"].startswith("population: estimated") and population["year"] is None
 
 
 def test_median_on_registry_tertiary_hospitals(home: Path) -> None:
-    # Tibet: every tertiary hospital there has beds, which used to be (mis)read as capacity
+    # registry beds used to be (mis)read as capacity; only real tertiary hospitals are
+    # candidates, never the demo's synthetic ones
     data = run_json("plan", "site", "--specialty", "oncology", "--p", "2", "--objective",
-                    "median", "--province", "540000", "--no-save")
+                    "median", "--province", ANHUI, "--no-save")
     assert data["status"] == "optimal" and len(data["selected_codes"]) == 2
-    tertiary = run_json("hospitals", "list", "--region", "540000", "--tier", "tertiary",
+    tertiary = run_json("hospitals", "list", "--region", ANHUI, "--tier", "tertiary",
                         "--limit", "10000")
-    assert set(data["selected_codes"]) <= {h["code"] for h in tertiary}
+    real = {h["code"] for h in tertiary if not h["synthetic"]}
+    assert len(real) < len(tertiary) and set(data["selected_codes"]) <= real
 
 
 def test_catchments_cover_every_county_with_residents(home: Path) -> None:

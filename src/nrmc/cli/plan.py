@@ -89,7 +89,7 @@ def _weights_file(path: Path, codes: pd.Series, what: str) -> np.ndarray:
     return codes.map(dict(zip(df["region_code"], w, strict=True))).fillna(0.0).to_numpy()
 
 
-def _candidates(spec: str, province: str | None) -> pd.DataFrame:
+def _candidates(spec: str, province: str | None, *, real_only: bool = False) -> pd.DataFrame:
     if spec == "tertiary":
         try:
             from ..domains.hospitals.service import hospital_table
@@ -101,8 +101,9 @@ def _candidates(spec: str, province: str | None) -> pd.DataFrame:
 
         with db_session() as session:
             df = hospital_table(session=session)
-        # real hospitals only: the demo's synthetic tertiary layer is never a candidate
-        df = df[(df["tier"].astype(str).str.lower() == "tertiary") & ~df["synthetic"].astype(bool)]
+        df = df[df["tier"].astype(str).str.lower() == "tertiary"]
+        if real_only:  # siting: the demo's synthetic tertiary layer is never a candidate site
+            df = df[~df["synthetic"].astype(bool)]
         if province:
             df = df[df["region_code"].astype(str).str[:2] == province[:2]]
         df = df.rename(columns={"beds": "capacity"}).sort_values("code", kind="stable")
@@ -186,7 +187,7 @@ def site(
     """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a scenario."""
     try:
         counties = _counties(province)
-        cand = _candidates(candidates, province)
+        cand = _candidates(candidates, province, real_only=True)
         codes = cand["code"].astype(str)
         ex_idx = None
         if existing:

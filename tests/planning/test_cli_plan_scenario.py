@@ -80,3 +80,16 @@ def test_a_bad_candidate_file_is_named_and_nothing_is_run(accounts, tmp_path):
     result = run("plan", "scenario", "run", "--province", "620000", "--candidates", str(path),
                  "--name", "bad")
     assert result.exit_code == 6 and "mine.csv: row 1: lat" in result.output
+
+
+def test_plan_site_applies_the_user_role_too(accounts, tmp_path):
+    candidates = tmp_path / "c.csv"
+    candidates.write_text("code,name_zh,lon,lat\nH1,兰州,103.83,36.06\nH2,天水,105.72,34.58\n",
+                          encoding="utf-8")
+    args = ["plan", "site", "--specialty", "oncology", "--p", "1", "--demand", "population",
+            "--candidates", str(candidates), "--no-save"]
+    assert run(*args, "--province", "620000", "--user", "doctor").exit_code == 4
+    assert run(*args, "--province", "620000", "--user", "henan").exit_code == 3
+    assert run(*args, "--user", "gansu").exit_code == 4  # a province must be named
+    assert run(*args, "--province", "620000", "--user", "gansu").exit_code == 0
+    assert run("plan", "scenarios", "list", "--user", "doctor").exit_code == 4

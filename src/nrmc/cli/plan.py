@@ -154,6 +154,47 @@ def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
     return d.weights, f"population: {d.note_en}", None
 
 
+def _check_user(user: str | None, province: str | None) -> None:
+    """With ``--user``, that account's role applies: hospital roles may not plan, a provincial
+    officer only its own province (as on the page and the API)."""
+    if not user:
+        return
+    from ..core.errors import Forbidden, NotFound
+    from ..domains.planning import service as planning
+    from .context import db_session
+
+    with db_session() as session:
+        scope = plan_scenario._scope(session, user)
+        planning.require_planner(scope)
+        if not scope.national:
+            if province is None:
+                raise Forbidden(f"{user} plans province {scope.province} only: pass --province")
+            if province[:2] != scope.province:
+                raise NotFound(f"no region {province}")
+
+
+def _check_national(user: str | None) -> None:
+    """Run files are not scoped by province, so only national roles (and the operator) read
+    them; provincial planners use `plan scenario list`."""
+    if not user:
+        return
+    from ..core.errors import Forbidden
+    from ..domains.planning import service as planning
+    from .context import db_session
+
+    with db_session() as session:
+        scope = plan_scenario._scope(session, user)
+        planning.require_planner(scope)
+        if not scope.national:
+            raise Forbidden("run files are national; use `nrmc plan scenario list` for "
+                            "your province's scenarios")
+
+
+UserOpt = typer.Option(None, "--user", envvar="NRMC_USER",
+                       help="act as this account (its role and province apply); default: the "
+                            "operator, national scope")
+
+
 # --- commands ----------------------------------------------------------------------------------
 
 @app.command()
@@ -182,9 +223,11 @@ def site(
                                                         "minutes replacing the road model"),
     name: str = typer.Option("", help="label stored with the scenario"),
     save: bool = typer.Option(True, help="save the run as a scenario"),
+    user: str | None = UserOpt,
     fmt: OutputFormat = FormatOpt,
 ) -> None:
-    """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a scenario."""
+    """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a run file."""
+    _check_user(user, province)
     try:
         counties = _counties(province)
         cand = _candidates(candidates, province, real_only=True)
@@ -426,16 +469,19 @@ def beds(
 
 
 @scenarios_app.command("list")
-def scenarios_list(fmt: OutputFormat = FormatOpt) -> None:
-    """Saved planning runs, oldest first."""
+def scenarios_list(user: str | None = UserOpt, fmt: OutputFormat = FormatOpt) -> None:
+    """Run files of `plan site`, oldest first (named scenarios: `plan scenario list`)."""
+    _check_national(user)
     rows = [s.summary() for s in sc.list_scenarios(settings().scenarios_dir)]
     emit(rows, fmt, columns=["id", "created_at", "kind", "name", "objective", "covered_weight",
                              "selected"])
 
 
 @scenarios_app.command("compare")
-def scenarios_compare(a: str, b: str, fmt: OutputFormat = FormatOpt) -> None:
-    """Headline numbers and chosen sites of two saved runs side by side."""
+def scenarios_compare(a: str, b: str, user: str | None = UserOpt,
+                      fmt: OutputFormat = FormatOpt) -> None:
+    """Headline numbers and chosen sites of two `plan site` run files side by side."""
+    _check_national(user)
     try:
         sa = sc.load_scenario(settings().scenarios_dir, a)
         sb = sc.load_scenario(settings().scenarios_dir, b)

@@ -70,3 +70,25 @@ def test_project_page_loads_its_scale_card(pages, cast):
     card = client.get(f"/planning/projects/{cast.jiuquan_project}/scale").text
     assert 'id="scale-summary"' in card and "beds needed" in card
     assert pages("henan").get(f"/planning/projects/{cast.jiuquan_project}/scale").status_code == 404
+
+
+def test_page_runs_on_an_uploaded_candidate_list_and_names_a_bad_row(pages):
+    client = pages("gansu")
+    headers = {"HX-Request": "true", "X-CSRF-Token": page_csrf(client, "/planning")}
+    form = {"province": "620000", "p": "1", "candidates": "upload"}
+    good = "code,name_zh,lon,lat\nX1,兰州候选,103.83,36.06\nX2,天水候选,105.72,34.58\n"
+    html = client.post("/planning/site", data=form, headers=headers,
+                       files={"candidates_file": ("mine.csv", good.encode(), "text/csv")}).text
+    assert "兰州候选" in html or "天水候选" in html
+    assert "the planner&#39;s uploaded list" in html or "uploaded list" in html
+    wb = io.BytesIO()
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["code", "name_zh", "lon", "lat"])
+    book.active.append(["X1", "兰州候选", 103.83, 360.0])
+    book.save(wb)
+    bad = client.post("/planning/site", data=form, headers=headers,
+                      files={"candidates_file": ("mine.xlsx", wb.getvalue(),
+                                                 "application/octet-stream")}).text
+    assert 'role="alert"' in bad and "mine.xlsx: row 1: lat" in bad

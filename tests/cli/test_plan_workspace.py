@@ -18,7 +18,7 @@ from tests.conftest import fresh_workspace_url
 
 SITE_KEYS = {"scenario", "model", "objective", "covered_weight", "covered_share", "mean_cost",
              "total_weight", "status", "gap", "seconds", "weights", "year", "selected_codes",
-             "sites"}
+             "sites", "population_vintage"}
 SITE_ROW_KEYS = {"code", "name_zh", "lon", "lat", "regions_served", "weight_served", "existing"}
 AREA_KEYS = {"area_code", "name_zh", "localization_index", "population", "counties"}
 COUNTY_KEYS = {"code", "name_zh", "area_code", "area_name_zh", "residents"}

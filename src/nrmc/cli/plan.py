@@ -16,10 +16,10 @@ import pandas as pd
 import typer
 
 from ..core.errors import NrmcError
+from ..domains.planning.demand import POPULATION_VINTAGE
 from ..planning import accessibility as acc
 from ..planning import beds as bedsmod
 from ..planning import scenarios as sc
-from ..planning.catchments import delaunay_adjacency, plurality_catchments
 from ..planning.errors import InvalidInput
 from ..planning.siting import MCLP, PMedian, Recapture
 from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
@@ -30,7 +30,8 @@ from .output import OutputFormat, emit, emit_one, err_console
 
 app = typer.Typer(help="Plan centres: siting, accessibility, catchments, beds, scenarios.",
                   no_args_is_help=True)
-scenarios_app = typer.Typer(help="Saved planning runs.", no_args_is_help=True)
+scenarios_app = typer.Typer(help="Run files of `plan site` (named scenarios: `plan scenario`).",
+                            no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(plan_scenario.app, name="scenario")
 
@@ -154,47 +155,6 @@ def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
     return d.weights, f"population: {d.note_en}", None
 
 
-def _check_user(user: str | None, province: str | None) -> None:
-    """With ``--user``, that account's role applies: hospital roles may not plan, a provincial
-    officer only its own province (as on the page and the API)."""
-    if not user:
-        return
-    from ..core.errors import Forbidden, NotFound
-    from ..domains.planning import service as planning
-    from .context import db_session
-
-    with db_session() as session:
-        scope = plan_scenario._scope(session, user)
-        planning.require_planner(scope)
-        if not scope.national:
-            if province is None:
-                raise Forbidden(f"{user} plans province {scope.province} only: pass --province")
-            if province[:2] != scope.province:
-                raise NotFound(f"no region {province}")
-
-
-def _check_national(user: str | None) -> None:
-    """Run files are not scoped by province, so only national roles (and the operator) read
-    them; provincial planners use `plan scenario list`."""
-    if not user:
-        return
-    from ..core.errors import Forbidden
-    from ..domains.planning import service as planning
-    from .context import db_session
-
-    with db_session() as session:
-        scope = plan_scenario._scope(session, user)
-        planning.require_planner(scope)
-        if not scope.national:
-            raise Forbidden("run files are national; use `nrmc plan scenario list` for "
-                            "your province's scenarios")
-
-
-UserOpt = typer.Option(None, "--user", envvar="NRMC_USER",
-                       help="act as this account (its role and province apply); default: the "
-                            "operator, national scope")
-
-
 # --- commands ----------------------------------------------------------------------------------
 
 @app.command()
@@ -223,11 +183,11 @@ def site(
                                                         "minutes replacing the road model"),
     name: str = typer.Option("", help="label stored with the scenario"),
     save: bool = typer.Option(True, help="save the run as a scenario"),
-    user: str | None = UserOpt,
+    user: str | None = plan_scenario.UserOpt,
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a run file."""
-    _check_user(user, province)
+    plan_scenario.check_user(user, province)
     try:
         counties = _counties(province)
         cand = _candidates(candidates, province, real_only=True)
@@ -270,6 +230,7 @@ def site(
                "mean_cost": result.mean_cost if objective == Objective.median else None,
                "total_weight": result.total_weight, "status": result.status, "gap": result.gap,
                "seconds": result.seconds, "weights": source, "year": used_year,
+               "population_vintage": POPULATION_VINTAGE,
                "selected_codes": [s["code"] for s in sites]}
     inputs = {"specialty": specialty, "p_facilities": p, "objective": objective.value,
               "service_radius": radius_min, "province": province, "candidates": candidates,
@@ -354,88 +315,6 @@ def access(
 
 
 @app.command()
-def catchments(
-    specialty: str = typer.Option(..., help="specialty to build catchments for"),
-    year: int | None = typer.Option(None, help="discharge year (default: the latest held)"),
-    flows: Path | None = typer.Option(None, help="CSV residence_code,hospital_region_code,"
-                                                 "patients[,specialty,year] (default: built "
-                                                 "from the flows dataset)"),
-    counties_out: bool = typer.Option(False, "--counties", help="list every county with its "
-                                                                "area instead of the areas"),
-    province: str | None = typer.Option(None, help="restrict to one province"),
-    min_localization: float | None = typer.Option(None, help="merge areas with LI below this"),
-    min_population: float | None = typer.Option(None, help="merge areas smaller than this"),
-    max_edge_km: float | None = typer.Option(300.0, help="drop adjacency edges longer than this"),
-    fmt: OutputFormat = FormatOpt,
-) -> None:
-    """Dartmouth-style hospital areas with the localization index of each."""
-    try:
-        counties = _counties(province)
-        df, year, source = _catchment_flows(flows, specialty, year)
-        idx = {c: i for i, c in enumerate(counties["code"])}
-        df = df[df["residence_code"].isin(idx) & df["hospital_region_code"].isin(idx)]
-        if df.empty:
-            raise InvalidInput(f"{source}: no flows for specialty {specialty!r} in {year} "
-                               "within the selected counties")
-        seeds_codes = sorted(df["hospital_region_code"].unique())
-        col = {c: k for k, c in enumerate(seeds_codes)}
-        f = np.zeros((len(counties), len(seeds_codes)))
-        np.add.at(f, (df["residence_code"].map(idx).to_numpy(),
-                      df["hospital_region_code"].map(col).to_numpy()),
-                  pd.to_numeric(df["patients"], errors="coerce").fillna(0).to_numpy())
-        adj = delaunay_adjacency(counties["lon"].to_numpy(), counties["lat"].to_numpy(),
-                                 max_edge_km)
-        r = plurality_catchments(f, [idx[c] for c in seeds_codes], adj,
-                                 population=counties["population"].to_numpy(float),
-                                 min_localization=min_localization,
-                                 min_population=min_population)
-    except NrmcError as exc:
-        fail(exc)
-        return
-    names = dict(zip(counties["code"], counties["name_zh"], strict=True))
-    if counties_out:
-        residents = f.sum(axis=1)
-        county_rows = [{"code": c, "name_zh": names[c],
-                        "area_code": seeds_codes[a] if a >= 0 else None,
-                        "area_name_zh": names[seeds_codes[a]] if a >= 0 else None,
-                        "residents": float(residents[i])}
-                       for i, (c, a) in enumerate(zip(counties["code"],
-                                                      r.area_of.astype(int).tolist(),
-                                                      strict=True))]
-        emit(county_rows, fmt, title=f"{specialty} {year}: hospital area of each county")
-        return
-    rows = [{"area_code": seeds_codes[int(row["area"])],
-             "name_zh": names[seeds_codes[int(row["area"])]],
-             **{k: row[k] for k in ("localization_index", "population", "counties")}}
-            for row in r.rows()]
-    emit(rows, fmt, title=f"{specialty} {year} hospital areas")
-
-
-def _catchment_flows(flows: Path | None, specialty: str,
-                     year: int | None) -> tuple[pd.DataFrame, int, str]:
-    """Residence → hospital-county flows of one specialty and year: from ``flows`` (filtered on
-    its optional specialty/year columns; year defaults to the file's latest) or else from the
-    flows dataset. Returns the flows, the year and a label for messages."""
-    if flows is None:
-        src = flows_in.open_flows("--flows FILE")
-        y = src.year(year)
-        return flows_in.residence_flows(src, specialty, y), y, "flows dataset"
-    df = _csv(flows, ["residence_code", "hospital_region_code", "patients"])
-    if "specialty" in df.columns:
-        df = df[df["specialty"] == specialty]
-    if "year" in df.columns:
-        years = pd.to_numeric(df["year"], errors="coerce")
-        if year is None:
-            if years.isna().all():
-                raise InvalidInput(f"{flows}: no year to default to; pass --year")
-            year = int(years.max())
-        df = df[years == year]
-    elif year is None:
-        raise InvalidInput(f"{flows} has no year column; pass --year to label the result")
-    return df, year, str(flows)
-
-
-@app.command()
 def beds(
     admissions_per_year: float = typer.Option(..., help="expected admissions a year"),
     mean_los: float = typer.Option(..., help="mean length of stay, days"),
@@ -469,19 +348,19 @@ def beds(
 
 
 @scenarios_app.command("list")
-def scenarios_list(user: str | None = UserOpt, fmt: OutputFormat = FormatOpt) -> None:
+def scenarios_list(user: str | None = plan_scenario.UserOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Run files of `plan site`, oldest first (named scenarios: `plan scenario list`)."""
-    _check_national(user)
+    plan_scenario.check_national(user)
     rows = [s.summary() for s in sc.list_scenarios(settings().scenarios_dir)]
     emit(rows, fmt, columns=["id", "created_at", "kind", "name", "objective", "covered_weight",
                              "selected"])
 
 
 @scenarios_app.command("compare")
-def scenarios_compare(a: str, b: str, user: str | None = UserOpt,
+def scenarios_compare(a: str, b: str, user: str | None = plan_scenario.UserOpt,
                       fmt: OutputFormat = FormatOpt) -> None:
     """Headline numbers and chosen sites of two `plan site` run files side by side."""
-    _check_national(user)
+    plan_scenario.check_national(user)
     try:
         sa = sc.load_scenario(settings().scenarios_dir, a)
         sb = sc.load_scenario(settings().scenarios_dir, b)
@@ -489,3 +368,10 @@ def scenarios_compare(a: str, b: str, user: str | None = UserOpt,
         fail(exc)
         return
     emit(sc.compare(sa, sb), fmt, columns=["field", "a", "b", "difference"])
+
+
+# catchments lives in its own module (it reads flows, not candidates; plan.py stays small); it
+# uses this module's readers, so it is imported after they are defined
+from .plan_catchments import catchments  # noqa: E402
+
+app.command()(catchments)

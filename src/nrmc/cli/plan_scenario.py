@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 import typer
+from sqlalchemy.orm import Session
 
-from ..core.enums import Specialty
+from ..core.enums import Role, Specialty
 from ..core.errors import NrmcError
 from ..domains.planning import report, service
 from ..domains.planning import sites as sitesmod
@@ -32,17 +33,53 @@ UserOpt = typer.Option(None, "--user", envvar="NRMC_USER",
                             "operator, national scope")
 
 
-def _scope(session, username: str | None) -> Scope:  # type: ignore[no-untyped-def]
+def _scope(session: Session, username: str | None) -> Scope:
     if not username:
         return Scope.system()
     return Scope.for_user(users.get_by_username(session=session, username=username))
 
 
-def _flows(session) -> FlowsInput:  # type: ignore[no-untyped-def]
+def _flows(session: Session) -> FlowsInput:
     from ..domains.regions.service import region_table
 
     cfg = settings()
     return FlowsInput(cfg.flows_dir, region_table(session=session), cfg.engine, cfg.spark_master)
+
+
+def check_user(user: str | None, province: str | None) -> None:
+    """With ``--user``, that account's role applies: hospital roles may not plan, a provincial
+    officer only its own province (as on the page and the API)."""
+    if not user:
+        return
+    from ..core.errors import Forbidden, NotFound
+    from ..domains.planning import service as planning
+    from .context import db_session
+
+    with db_session() as session:
+        scope = _scope(session, user)
+        planning.require_planner(scope)
+        if not scope.national:
+            if province is None:
+                raise Forbidden(f"{user} plans province {scope.province} only: pass --province")
+            if province[:2] != scope.province:
+                raise NotFound(f"no region {province}")
+
+
+def check_national(user: str | None) -> None:
+    """Run files are not scoped by province, so only national roles (and the operator) read
+    them; provincial planners use `plan scenario list`."""
+    if not user:
+        return
+    from ..core.errors import Forbidden
+    from ..domains.planning import service as planning
+    from .context import db_session
+
+    with db_session() as session:
+        scope = _scope(session, user)
+        planning.require_planner(scope)
+        if not scope.national:
+            raise Forbidden("run files are national; use `nrmc plan scenario list` for "
+                            "your province's scenarios")
 
 
 @app.command("run")
@@ -89,7 +126,7 @@ def run(
         done = service.run(session=session, scope=scope, data=data, flows=_flows(session),
                            upload=upload)
         saved = None
-        if name and scope.role.value != "national_analyst":
+        if name and scope.role != Role.national_analyst:
             saved = service.save(session=session, scope=scope, done=done, name=name,
                                  source="cli").id
     r = done.results

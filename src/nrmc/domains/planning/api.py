@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
+from ...core.enums import Role
 from ...core.errors import ImportRejected, RowProblem
 from ...core.inputs import explain
 from ...planning import beds as bedsmod
@@ -17,6 +19,7 @@ from ...web.deps import ApiScope, SessionDep, SourceDep
 from ...web.tables import DbId, Limit, Offset, Page
 from . import report, scale, service, sites
 from .demand import FlowsInput
+from .models import PlanningScenario
 from .schemas import CompareOut, ScaleOut, ScenarioIn, ScenarioOut, ScenarioSummary
 
 router = APIRouter(prefix="/api/v1/planning", tags=["planning"])
@@ -69,12 +72,12 @@ def size_beds(data: BedsIn) -> BedsOut:
 
 
 def run_and_save(*, request: Request, session: SessionDep, scope: ApiScope, source: str,
-                 data: ScenarioIn, upload: object = None) -> RunOut:
+                 data: ScenarioIn, upload: pd.DataFrame | None = None) -> RunOut:
     """Run; save when the scenario is named and the caller may write (the analyst may not)."""
     done = service.run(session=session, scope=scope, data=data,
-                       flows=flows_input(request, session), upload=upload)  # type: ignore[arg-type]
+                       flows=flows_input(request, session), upload=upload)
     saved_id = None
-    if data.name and scope.role.value != "national_analyst":
+    if data.name and scope.role != Role.national_analyst:
         saved = service.save(session=session, scope=scope, done=done, name=data.name, source=source)
         session.commit()
         saved_id = saved.id
@@ -130,7 +133,7 @@ def api_scenario(scenario_id: DbId, session: SessionDep, scope: ApiScope) -> Sce
                                                           scenario_id=scenario_id))
 
 
-def _many(session: SessionDep, scope: ApiScope, ids: list[int]) -> list:
+def _many(session: SessionDep, scope: ApiScope, ids: list[int]) -> list[PlanningScenario]:
     return [service.get_visible(session=session, scope=scope, scenario_id=i) for i in ids]
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from ...core.enums import Role, Specialty
-from ...core.errors import ImportRejected, NrmcError, RowProblem
+from ...core.errors import Forbidden, ImportRejected, NotFound, NrmcError, RowProblem
 from ...core.inputs import explain
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.render import render
@@ -22,6 +22,7 @@ from ...web.tables import DbId
 from ..regions import service as regions
 from ..users.scope import Scope
 from . import api, report, scale, service, sites
+from .models import PlanningScenario
 from .schemas import ScenarioIn
 
 router = APIRouter(include_in_schema=False)
@@ -39,7 +40,7 @@ def map_json(province: str, results: dict) -> str:
                   for s in results["sites"]]}, ensure_ascii=False)
 
 
-def _scenarios(session: SessionDep, scope: Scope) -> list:
+def _scenarios(session: SessionDep, scope: Scope) -> list[PlanningScenario]:
     found, _ = service.list_visible(session=session, scope=scope, limit=50)
     return found
 
@@ -98,7 +99,7 @@ async def planning_site(
         return render(request, "planning/_site.html", user, result=None, field_errors=None,
                       error=str(exc.file) + ": " + "; ".join(str(p) for p in exc.problems))
     except NrmcError as exc:
-        if type(exc).__name__ in {"Forbidden", "NotFound"}:
+        if isinstance(exc, Forbidden | NotFound):
             raise
         return render(request, "planning/_site.html", user, result=None, field_errors=None,
                       error=str(exc))
@@ -165,7 +166,7 @@ def project_scale(project_id: DbId, request: Request, session: SessionDep,
         check = scale.project_scale(session=session, scope=scope, project_id=project_id,
                                     flows=api.flows_input(request, session))
     except NrmcError as exc:
-        if type(exc).__name__ in {"Forbidden", "NotFound"}:
+        if isinstance(exc, Forbidden | NotFound):
             raise
         return render(request, "planning/_scale.html", user, check=None, error=str(exc))
     return render(request, "planning/_scale.html", user, check=check, error=None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ...core.enums import Role
@@ -171,7 +171,7 @@ def save(*, session: Session, scope: Scope, done: Run, name: str, source: str = 
     return scenario
 
 
-def _visible(scope: Scope) -> Any:
+def _visible(scope: Scope) -> Select[PlanningScenario]:
     require_planner(scope)
     query = select(PlanningScenario)
     if not scope.national:

@@ -171,3 +171,22 @@ def test_access_from_registry_beds_per_province(home: Path) -> None:
     assert len(rows) == 31
     assert all(set(r) == {"code", "name_zh", "population", "access_per_1000"} for r in rows)
     assert sum(r["access_per_1000"] for r in rows) > 0
+
+
+def test_in_the_demo_two_specialties_choose_different_real_hospitals(home: Path) -> None:
+    """The page's service on the demo (real tertiary candidates, 500k synthetic discharges):
+    specialty demand changes the answer somewhere, and each answer names its demand."""
+    differ = []
+    for province in ("410000", "440000", "110000", "310000", ANHUI):
+        chosen = {}
+        for specialty in ("cardiovascular", "pediatrics"):
+            out = run_json("plan", "scenario", "run", "--province", province, "--specialty",
+                           specialty, "--p", "2", "--objective", "median", "--no-existing")
+            demand = out["results"]["demand"]
+            assert demand["source"] == "flows" and demand["year"] == LATEST
+            assert demand["synthetic"] and specialty in demand["note_en"]
+            chosen[specialty] = set(out["results"]["selected_codes"])
+        if chosen["cardiovascular"] != chosen["pediatrics"]:
+            differ.append(province)
+            break
+    assert differ

@@ -58,3 +58,18 @@ def test_scale_check_refuses_a_fractional_or_negative_bed_count():
         beds.check_scale(-1, 1000, 5)
     with pytest.raises(InvalidInput):
         beds.beds_for_occupancy(1000, 5, 1.5)
+
+
+def test_summary_survives_a_scenario_nobody_can_reach():
+    from types import SimpleNamespace
+
+    from nrmc.domains.planning import report
+
+    results = {"within": {"1h": 0.0, "2h": 0.0, "3h": 0.0}, "population": 5.0,
+               "mean_minutes": None, "p95_minutes": None,
+               "demand": {"note_en": "d", "note_zh": "需"}, "sites": [],
+               "units": [{"code": "1", "minutes": None, "site": "x", "population": 5.0,
+                          "prefecture_zh": "甲"}]}
+    a = SimpleNamespace(name="A", province_code="620000", results=results)
+    en, zh = report.summary([a, a])  # type: ignore[list-item]
+    assert "mean — min" in en[0] and "0 more people" in en[2]

@@ -39,6 +39,14 @@ def people_zh(n: float) -> str:
     return f"{n:,.0f}"
 
 
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def _far(value: float | None) -> float:
+    return float("inf") if value is None else float(value)
+
+
 def rows(scenarios: Sequence[PlanningScenario]) -> list[dict[str, Any]]:
     """One row per measure, one column per scenario (``s1``, ``s2`` …)."""
     def line(key: str, zh: str, en: str, values: list[Any]) -> dict[str, Any]:
@@ -85,10 +93,11 @@ def _gain(base: dict[str, Any], other: dict[str, Any], site: str | None = None,
         b = before.get(u["code"])
         if b is None or (site is not None and u["site"] != site):
             continue
-        if u["minutes"] <= radius < b["minutes"]:
+        now, then = _far(u["minutes"]), _far(b["minutes"])
+        if now <= radius < then:
             total += u["population"]
             by_pref[u["prefecture_zh"]] = by_pref.get(u["prefecture_zh"], 0.0) + u["population"]
-        elif site is None and b["minutes"] <= radius < u["minutes"]:
+        elif site is None and then <= radius < now:
             total -= u["population"]
     top = max(by_pref.items(), key=lambda kv: kv[1])[0] if by_pref else ""
     return total, top
@@ -104,12 +113,13 @@ def summary(scenarios: Sequence[PlanningScenario]) -> tuple[list[str], list[str]
     for s in scenarios:
         r = s.results
         en.append(f"“{s.name}”: {people_en(r['within']['2h'])} people within 2 h "
-                  f"({r['within']['2h'] / max(r['population'], 1):.0%}), mean {r['mean_minutes']:.0f} min, "
-                  f"95% within {r['p95_minutes']:.0f} min; demand: {r['demand']['note_en']}.")
+                  f"({r['within']['2h'] / max(r['population'], 1):.0%}), "
+                  f"mean {_minutes(r['mean_minutes'])} min, "
+                  f"95% within {_minutes(r['p95_minutes'])} min; demand: {r['demand']['note_en']}.")
         zh.append(f"「{s.name}」：2小时内覆盖{people_zh(r['within']['2h'])}人"
                   f"（{r['within']['2h'] / max(r['population'], 1):.0%}），"
-                  f"平均路程{r['mean_minutes']:.0f}分钟，"
-                  f"95%的人在{r['p95_minutes']:.0f}分钟内；需求：{r['demand']['note_zh']}。")
+                  f"平均路程{_minutes(r['mean_minutes'])}分钟，"
+                  f"95%的人在{_minutes(r['p95_minutes'])}分钟内；需求：{r['demand']['note_zh']}。")
     for s in scenarios[1:]:
         if s.province_code != first.province_code:
             continue

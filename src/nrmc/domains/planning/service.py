@@ -150,7 +150,18 @@ def run(*, session: Session, scope: Scope, data: ScenarioIn, flows: FlowsInput |
                                for c, v in sorted(unc_county.items(), key=lambda kv: -kv[1])],
     }
     inputs = data.model_dump(mode="json") | {"province": province}
-    return Run(inputs, results)
+    return Run(inputs, _finite(results))
+
+
+def _finite(value: Any) -> Any:
+    """NaN / infinity (no one reachable, say) become null: JSON columns and bodies refuse them."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def save(*, session: Session, scope: Scope, done: Run, name: str, source: str = "",

@@ -31,6 +31,8 @@ def _save(client: TestClient, name: str, p: str) -> None:
 @pytest.mark.parametrize("who", ["jinta", "jiuquan"])
 def test_hospital_roles_cannot_open_planning(pages, who):
     client = pages(who)
+    assert 'href="/planning"' not in client.get("/referrals").text  # not offered in the menu
+    assert 'href="/planning"' in pages("gansu").get("/referrals").text
     assert client.get("/planning").status_code == 403
     csrf = page_csrf(client, "/")  # a valid token: the refusal is the role's, not CSRF's
     response = client.post("/planning/site", data={"province": "620000", "p": "1"},

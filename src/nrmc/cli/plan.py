@@ -1,4 +1,5 @@
-"""`nrmc plan`: siting, accessibility, catchments, bed sizing and saved scenarios.
+"""`nrmc plan`: siting, accessibility, catchments, bed sizing, run files and (`plan scenario`)
+the planning page's named scenarios.
 
 This layer reads data (the shipped regions table, user CSV files, the hospital registry when it
 exists, the workspace's patient-flows dataset through `plan_inputs`) and hands plain arrays to
@@ -135,8 +136,9 @@ def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
     """Weights per demand unit for ``plan site``, where they came from, and the flows year.
 
     Files win; otherwise recapture weighs each county by its residents' ``specialty``
-    discharges treated outside their province, and coverage / median by its residents'
-    ``specialty`` discharges, both from the flows dataset (``--demand population``: residents).
+    discharges treated outside their province (flows dataset), and coverage / median by the
+    planning page's specialty demand: residents' discharges when a dataset is loaded, else (and
+    with ``--demand population``) census population × the national specialty rate × age.
     """
     if objective == Objective.recapture:
         if outflow is not None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from nrmc.cli import context
+from nrmc.domains.planning.demand import NATIONAL_RATE, specialty_share
 from nrmc.flows.engine import run_matrix, run_outflow
 from nrmc.flows.geo import load_regions
 from tests.cli_runner import run, run_json
@@ -17,7 +18,7 @@ from tests.conftest import fresh_workspace_url
 
 SITE_KEYS = {"scenario", "model", "objective", "covered_weight", "covered_share", "mean_cost",
              "total_weight", "status", "gap", "seconds", "weights", "year", "selected_codes",
-             "sites"}
+             "sites", "population_vintage"}
 SITE_ROW_KEYS = {"code", "name_zh", "lon", "lat", "regions_served", "weight_served", "existing"}
 AREA_KEYS = {"area_code", "name_zh", "localization_index", "population", "counties"}
 COUNTY_KEYS = {"code", "name_zh", "area_code", "area_name_zh", "residents"}
@@ -109,18 +110,23 @@ def test_coverage_demand_is_discharges_unless_population_is_asked(home: Path) ->
                           "--province", ANHUI, "--demand", "population", "--no-save")
     regions = load_regions()
     leaves = regions[(regions["leaf"] == 1) & regions["code"].str.startswith("34")]
-    assert population["total_weight"] == leaves["population"].sum()
-    assert population["weights"] == "population" and population["year"] is None
+    # census population × the national hospitalisation rate × the specialty's share (no age
+    # columns in the regions yet): the demand the planning page uses
+    expected = leaves["population"].sum() * NATIONAL_RATE * specialty_share("cardiovascular")
+    assert population["total_weight"] == pytest.approx(expected, rel=1e-9)
+    assert population["weights"].startswith("population: estimated") and population["year"] is None
 
 
 def test_median_on_registry_tertiary_hospitals(home: Path) -> None:
-    # Tibet: every tertiary hospital there has beds, which used to be (mis)read as capacity
+    # registry beds used to be (mis)read as capacity; only real tertiary hospitals are
+    # candidates, never the demo's synthetic ones
     data = run_json("plan", "site", "--specialty", "oncology", "--p", "2", "--objective",
-                    "median", "--province", "540000", "--no-save")
+                    "median", "--province", ANHUI, "--no-save")
     assert data["status"] == "optimal" and len(data["selected_codes"]) == 2
-    tertiary = run_json("hospitals", "list", "--region", "540000", "--tier", "tertiary",
+    tertiary = run_json("hospitals", "list", "--region", ANHUI, "--tier", "tertiary",
                         "--limit", "10000")
-    assert set(data["selected_codes"]) <= {h["code"] for h in tertiary}
+    real = {h["code"] for h in tertiary if not h["synthetic"]}
+    assert len(real) < len(tertiary) and set(data["selected_codes"]) <= real
 
 
 def test_catchments_cover_every_county_with_residents(home: Path) -> None:
@@ -165,3 +171,22 @@ def test_access_from_registry_beds_per_province(home: Path) -> None:
     assert len(rows) == 31
     assert all(set(r) == {"code", "name_zh", "population", "access_per_1000"} for r in rows)
     assert sum(r["access_per_1000"] for r in rows) > 0
+
+
+def test_in_the_demo_two_specialties_choose_different_real_hospitals(home: Path) -> None:
+    """The page's service on the demo (real tertiary candidates, 500k synthetic discharges):
+    specialty demand changes the answer somewhere, and each answer names its demand."""
+    differ = []
+    for province in ("410000", "440000", "110000", "310000", ANHUI):
+        chosen = {}
+        for specialty in ("cardiovascular", "pediatrics"):
+            out = run_json("plan", "scenario", "run", "--province", province, "--specialty",
+                           specialty, "--p", "2", "--objective", "median", "--no-existing")
+            demand = out["results"]["demand"]
+            assert demand["source"] == "flows" and demand["year"] == LATEST
+            assert demand["synthetic"] and specialty in demand["note_en"]
+            chosen[specialty] = set(out["results"]["selected_codes"])
+        if chosen["cardiovascular"] != chosen["pediatrics"]:
+            differ.append(province)
+            break
+    assert differ

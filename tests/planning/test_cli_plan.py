@@ -56,7 +56,7 @@ def test_beds_needs_exactly_one_target():
 
 
 def test_site_coverage_with_candidate_file_saves_a_scenario(candidates):
-    r = run("site", "--specialty", "cardiology", "--p", "2", "--objective", "coverage",
+    r = run("site", "--specialty", "cardiovascular", "--p", "2", "--objective", "coverage",
             "--radius-min", "90", "--province", "640000", "--candidates", str(candidates),
             "--demand", "population", "--format", "json")
     assert r.exit_code == 0, r.output
@@ -118,7 +118,7 @@ def test_tertiary_candidates_without_registry_fail_clearly(monkeypatch):
 def test_scenarios_compare_two_runs(candidates):
     ids = []
     for p in ("1", "2"):
-        r = run("site", "--specialty", "c", "--p", p, "--province", "64",
+        r = run("site", "--specialty", "cardiovascular", "--p", p, "--province", "64",
                 "--candidates", str(candidates), "--demand", "population", "--format", "json")
         ids.append(json.loads(r.stdout)["scenario"])
     r = run("scenarios", "compare", ids[0], ids[1], "--format", "json")

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["travel", "siting", "beds", "accessibility", "catchments"]
+MODULES = ["travel", "siting", "beds", "accessibility", "catchments", "scenarios"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,5 @@
-"""`nrmc plan`: siting, accessibility, catchments, bed sizing and saved scenarios.
+"""`nrmc plan`: siting, accessibility, catchments, bed sizing, run files and (`plan scenario`)
+the planning page's named scenarios.
 
 This layer reads data (the shipped regions table, user CSV files, the hospital registry when it
 exists, the workspace's patient-flows dataset through `plan_inputs`) and hands plain arrays to
@@ -16,21 +17,24 @@ import pandas as pd
 import typer
 
 from ..core.errors import NrmcError
+from ..domains.planning.demand import POPULATION_VINTAGE
 from ..planning import accessibility as acc
 from ..planning import beds as bedsmod
 from ..planning import scenarios as sc
-from ..planning.catchments import delaunay_adjacency, plurality_catchments
 from ..planning.errors import InvalidInput
 from ..planning.siting import MCLP, PMedian, Recapture
 from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
 from . import plan_inputs as flows_in
+from . import plan_scenario
 from .context import fail, settings
 from .output import OutputFormat, emit, emit_one, err_console
 
 app = typer.Typer(help="Plan centres: siting, accessibility, catchments, beds, scenarios.",
                   no_args_is_help=True)
-scenarios_app = typer.Typer(help="Saved planning runs.", no_args_is_help=True)
+scenarios_app = typer.Typer(help="Run files of `plan site` (named scenarios: `plan scenario`).",
+                            no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
+app.add_typer(plan_scenario.app, name="scenario")
 
 FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv")
 
@@ -87,7 +91,7 @@ def _weights_file(path: Path, codes: pd.Series, what: str) -> np.ndarray:
     return codes.map(dict(zip(df["region_code"], w, strict=True))).fillna(0.0).to_numpy()
 
 
-def _candidates(spec: str, province: str | None) -> pd.DataFrame:
+def _candidates(spec: str, province: str | None, *, real_only: bool = False) -> pd.DataFrame:
     if spec == "tertiary":
         try:
             from ..domains.hospitals.service import hospital_table
@@ -100,6 +104,8 @@ def _candidates(spec: str, province: str | None) -> pd.DataFrame:
         with db_session() as session:
             df = hospital_table(session=session)
         df = df[df["tier"].astype(str).str.lower() == "tertiary"]
+        if real_only:  # siting: the demo's synthetic tertiary layer is never a candidate site
+            df = df[~df["synthetic"].astype(bool)]
         if province:
             df = df[df["region_code"].astype(str).str[:2] == province[:2]]
         df = df.rename(columns={"beds": "capacity"}).sort_values("code", kind="stable")
@@ -130,8 +136,9 @@ def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
     """Weights per demand unit for ``plan site``, where they came from, and the flows year.
 
     Files win; otherwise recapture weighs each county by its residents' ``specialty``
-    discharges treated outside their province, and coverage / median by its residents'
-    ``specialty`` discharges, both from the flows dataset (``--demand population``: residents).
+    discharges treated outside their province (flows dataset), and coverage / median by the
+    planning page's specialty demand: residents' discharges when a dataset is loaded, else (and
+    with ``--demand population``) census population × the national specialty rate × age.
     """
     if objective == Objective.recapture:
         if outflow is not None:
@@ -141,15 +148,13 @@ def _site_weights(objective: Objective, specialty: str, codes: pd.Series, *,
         return (flows_in.outflow_weights(src, specialty, y, codes),
                 flows_in.describe("discharges treated outside the home province", specialty, y),
                 y)
-    if demand == "population":
-        population = _regions().set_index("code")["population"]
-        return codes.map(population).to_numpy(dtype=float), "population", None
-    if demand is not None:
+    if demand is not None and demand != "population":
         return _weights_file(Path(demand), codes, "demand"), demand, None
-    src = flows_in.open_flows("--demand FILE or --demand population")
-    y = src.year(year)
-    return (flows_in.demand_weights(src, specialty, y, codes),
-            flows_in.describe("discharges", specialty, y), y)
+    d = flows_in.specialty_demand_for(specialty, codes, population_only=demand == "population",
+                                      year=year)
+    if d.source == "flows":
+        return d.weights, flows_in.describe("discharges", specialty, int(d.year or 0)), d.year
+    return d.weights, f"population: {d.note_en}", None
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -161,12 +166,15 @@ def site(
     objective: Objective = typer.Option(Objective.coverage, help="coverage|median|recapture"),
     radius_min: float = typer.Option(120.0, "--radius-min", help="travel-time radius, minutes"),
     province: str | None = typer.Option(None, help="restrict demand (and tertiary) to a province"),
-    candidates: str = typer.Option("tertiary", help="'tertiary' (registry) or CSV code,name_zh,"
-                                                    "lon,lat[,capacity]"),
+    candidates: str = typer.Option("tertiary", help="'tertiary' (the registry's real tertiary "
+                                                    "hospitals) or CSV code,name_zh,lon,lat"
+                                                    "[,capacity]"),
     existing: str | None = typer.Option(None, help="comma-separated candidate codes kept open"),
-    demand: str | None = typer.Option(None, help="'population' or CSV region_code,weight "
+    demand: str | None = typer.Option(None, help="'population' (census × national rate of "
+                                                 "--specialty × age) or CSV region_code,weight "
                                                  "(default: residents' discharges in "
-                                                 "--specialty from the flows dataset)"),
+                                                 "--specialty from the flows dataset when "
+                                                 "loaded, else 'population')"),
     outflow: Path | None = typer.Option(None, help="CSV region_code,weight for --objective "
                                                    "recapture (default: residents' discharges "
                                                    "in --specialty treated outside their "
@@ -177,12 +185,14 @@ def site(
                                                         "minutes replacing the road model"),
     name: str = typer.Option("", help="label stored with the scenario"),
     save: bool = typer.Option(True, help="save the run as a scenario"),
+    user: str | None = plan_scenario.UserOpt,
     fmt: OutputFormat = FormatOpt,
 ) -> None:
-    """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a scenario."""
+    """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a run file."""
+    plan_scenario.check_user(user, province)
     try:
         counties = _counties(province)
-        cand = _candidates(candidates, province)
+        cand = _candidates(candidates, province, real_only=True)
         codes = cand["code"].astype(str)
         ex_idx = None
         if existing:
@@ -222,6 +232,7 @@ def site(
                "mean_cost": result.mean_cost if objective == Objective.median else None,
                "total_weight": result.total_weight, "status": result.status, "gap": result.gap,
                "seconds": result.seconds, "weights": source, "year": used_year,
+               "population_vintage": POPULATION_VINTAGE,
                "selected_codes": [s["code"] for s in sites]}
     inputs = {"specialty": specialty, "p_facilities": p, "objective": objective.value,
               "service_radius": radius_min, "province": province, "candidates": candidates,
@@ -306,88 +317,6 @@ def access(
 
 
 @app.command()
-def catchments(
-    specialty: str = typer.Option(..., help="specialty to build catchments for"),
-    year: int | None = typer.Option(None, help="discharge year (default: the latest held)"),
-    flows: Path | None = typer.Option(None, help="CSV residence_code,hospital_region_code,"
-                                                 "patients[,specialty,year] (default: built "
-                                                 "from the flows dataset)"),
-    counties_out: bool = typer.Option(False, "--counties", help="list every county with its "
-                                                                "area instead of the areas"),
-    province: str | None = typer.Option(None, help="restrict to one province"),
-    min_localization: float | None = typer.Option(None, help="merge areas with LI below this"),
-    min_population: float | None = typer.Option(None, help="merge areas smaller than this"),
-    max_edge_km: float | None = typer.Option(300.0, help="drop adjacency edges longer than this"),
-    fmt: OutputFormat = FormatOpt,
-) -> None:
-    """Dartmouth-style hospital areas with the localization index of each."""
-    try:
-        counties = _counties(province)
-        df, year, source = _catchment_flows(flows, specialty, year)
-        idx = {c: i for i, c in enumerate(counties["code"])}
-        df = df[df["residence_code"].isin(idx) & df["hospital_region_code"].isin(idx)]
-        if df.empty:
-            raise InvalidInput(f"{source}: no flows for specialty {specialty!r} in {year} "
-                               "within the selected counties")
-        seeds_codes = sorted(df["hospital_region_code"].unique())
-        col = {c: k for k, c in enumerate(seeds_codes)}
-        f = np.zeros((len(counties), len(seeds_codes)))
-        np.add.at(f, (df["residence_code"].map(idx).to_numpy(),
-                      df["hospital_region_code"].map(col).to_numpy()),
-                  pd.to_numeric(df["patients"], errors="coerce").fillna(0).to_numpy())
-        adj = delaunay_adjacency(counties["lon"].to_numpy(), counties["lat"].to_numpy(),
-                                 max_edge_km)
-        r = plurality_catchments(f, [idx[c] for c in seeds_codes], adj,
-                                 population=counties["population"].to_numpy(float),
-                                 min_localization=min_localization,
-                                 min_population=min_population)
-    except NrmcError as exc:
-        fail(exc)
-        return
-    names = dict(zip(counties["code"], counties["name_zh"], strict=True))
-    if counties_out:
-        residents = f.sum(axis=1)
-        county_rows = [{"code": c, "name_zh": names[c],
-                        "area_code": seeds_codes[a] if a >= 0 else None,
-                        "area_name_zh": names[seeds_codes[a]] if a >= 0 else None,
-                        "residents": float(residents[i])}
-                       for i, (c, a) in enumerate(zip(counties["code"],
-                                                      r.area_of.astype(int).tolist(),
-                                                      strict=True))]
-        emit(county_rows, fmt, title=f"{specialty} {year}: hospital area of each county")
-        return
-    rows = [{"area_code": seeds_codes[int(row["area"])],
-             "name_zh": names[seeds_codes[int(row["area"])]],
-             **{k: row[k] for k in ("localization_index", "population", "counties")}}
-            for row in r.rows()]
-    emit(rows, fmt, title=f"{specialty} {year} hospital areas")
-
-
-def _catchment_flows(flows: Path | None, specialty: str,
-                     year: int | None) -> tuple[pd.DataFrame, int, str]:
-    """Residence → hospital-county flows of one specialty and year: from ``flows`` (filtered on
-    its optional specialty/year columns; year defaults to the file's latest) or else from the
-    flows dataset. Returns the flows, the year and a label for messages."""
-    if flows is None:
-        src = flows_in.open_flows("--flows FILE")
-        y = src.year(year)
-        return flows_in.residence_flows(src, specialty, y), y, "flows dataset"
-    df = _csv(flows, ["residence_code", "hospital_region_code", "patients"])
-    if "specialty" in df.columns:
-        df = df[df["specialty"] == specialty]
-    if "year" in df.columns:
-        years = pd.to_numeric(df["year"], errors="coerce")
-        if year is None:
-            if years.isna().all():
-                raise InvalidInput(f"{flows}: no year to default to; pass --year")
-            year = int(years.max())
-        df = df[years == year]
-    elif year is None:
-        raise InvalidInput(f"{flows} has no year column; pass --year to label the result")
-    return df, year, str(flows)
-
-
-@app.command()
 def beds(
     admissions_per_year: float = typer.Option(..., help="expected admissions a year"),
     mean_los: float = typer.Option(..., help="mean length of stay, days"),
@@ -421,16 +350,19 @@ def beds(
 
 
 @scenarios_app.command("list")
-def scenarios_list(fmt: OutputFormat = FormatOpt) -> None:
-    """Saved planning runs, oldest first."""
+def scenarios_list(user: str | None = plan_scenario.UserOpt, fmt: OutputFormat = FormatOpt) -> None:
+    """Run files of `plan site`, oldest first (named scenarios: `plan scenario list`)."""
+    plan_scenario.check_national(user)
     rows = [s.summary() for s in sc.list_scenarios(settings().scenarios_dir)]
     emit(rows, fmt, columns=["id", "created_at", "kind", "name", "objective", "covered_weight",
                              "selected"])
 
 
 @scenarios_app.command("compare")
-def scenarios_compare(a: str, b: str, fmt: OutputFormat = FormatOpt) -> None:
-    """Headline numbers and chosen sites of two saved runs side by side."""
+def scenarios_compare(a: str, b: str, user: str | None = plan_scenario.UserOpt,
+                      fmt: OutputFormat = FormatOpt) -> None:
+    """Headline numbers and chosen sites of two `plan site` run files side by side."""
+    plan_scenario.check_national(user)
     try:
         sa = sc.load_scenario(settings().scenarios_dir, a)
         sb = sc.load_scenario(settings().scenarios_dir, b)
@@ -438,3 +370,10 @@ def scenarios_compare(a: str, b: str, fmt: OutputFormat = FormatOpt) -> None:
         fail(exc)
         return
     emit(sc.compare(sa, sb), fmt, columns=["field", "a", "b", "difference"])
+
+
+# catchments lives in its own module (it reads flows, not candidates; plan.py stays small); it
+# uses this module's readers, so it is imported after they are defined
+from .plan_catchments import catchments  # noqa: E402
+
+app.command()(catchments)

@@ -143,3 +143,31 @@ def describe(what: str, specialty: str, year: int) -> str:
     """How a default input was computed, as stored in scenarios and printed in JSON."""
     scope = "all specialties" if specialty == ALL_SPECIALTIES else specialty
     return f"flows dataset: {what}, {scope}, {year}"
+
+
+def specialty_demand_for(specialty: str, codes: pd.Series, *, population_only: bool = False,
+                         year: int | None = None) -> Any:
+    """The planning page's demand (``nrmc.domains.planning.demand.specialty_demand``) for the
+    units ``codes``: the flows dataset's discharges when loaded, else census population × the
+    national rate of ``specialty`` × age structure. ``--year`` without a dataset is an error."""
+    from importlib import resources
+
+    from ..domains.planning.demand import FlowsInput, specialty_demand
+    from ..flows.store import read_manifest
+    from .context import settings
+
+    check_specialty(specialty)
+    with resources.files("nrmc.data").joinpath("regions.csv").open("rb") as fh:
+        regions = pd.read_csv(fh, dtype={"code": str, "parent_code": str})
+    units = regions.set_index("code").reindex(codes.astype(str)).reset_index()
+    units["population"] = units["population"].fillna(0)
+    if population_only:
+        return specialty_demand(units=units, specialty=specialty, prefer="population")
+    if not read_manifest(settings().flows_dir).files:
+        if year is not None:
+            raise InvalidInput(f"--year {year} needs a patient-flows dataset; none in "
+                               f"{settings().flows_dir}")
+        return specialty_demand(units=units, specialty=specialty, prefer="population")
+    src = open_flows("--demand FILE or --demand population")
+    flows = FlowsInput(src.dataset_dir, src.regions, str(src.engine), src.spark_master)
+    return specialty_demand(units=units, specialty=specialty, flows=flows, year=year)

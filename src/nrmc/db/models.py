@@ -13,6 +13,7 @@ from ..domains.collaboration.models import (
     Trainee,
 )
 from ..domains.hospitals.models import Hospital
+from ..domains.planning.models import PlanningScenario
 from ..domains.projects.models import Project
 from ..domains.referrals.models import Referral
 from ..domains.regions.models import Region
@@ -20,5 +21,5 @@ from ..domains.users.models import User
 from .revision import data_revision
 
 __all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
-           "ExpertTeam", "FollowUpAction", "Hospital", "Project", "Referral", "Region",
+           "ExpertTeam", "FollowUpAction", "Hospital", "PlanningScenario", "Project", "Referral", "Region",
            "SiteVisit", "Technology", "Trainee", "User", "data_revision"]

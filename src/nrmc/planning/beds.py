@@ -123,6 +123,76 @@ def beds_for_wait(admissions_per_year: float, mean_los_days: float,
                 return BedSizing(c, a, a / c, wait, b, "wait", target)
 
 
+def beds_for_occupancy(admissions_per_year: float, mean_los_days: float,
+                       occupancy: float = OCCUPANCY_RULE) -> BedSizing:
+    """Fewest beds at which the Erlang-B carried occupancy A(1 − B(c))/c is ≤ ``occupancy``.
+
+    With too few beds the ward is nearly always full (occupancy → 1) and patients are turned
+    away; each added bed lowers the occupancy, so the first bed count at the target is the
+    scale a centre needs to run at (by default) the 85 % rule.
+
+    >>> s = beds_for_occupancy(3650, 5)
+    >>> s.beds, round(s.occupancy, 3), round(s.block_probability, 3)
+    (57, 0.843, 0.039)
+    """
+    if not 0 < occupancy < 1:
+        raise InvalidInput(f"occupancy target must be strictly between 0 and 1; got {occupancy}")
+    a = offered_load(admissions_per_year, mean_los_days)
+    c, b = 0, 1.0
+    while True:
+        c += 1
+        b = a * b / (c + a * b)
+        if a * (1.0 - b) / c <= occupancy:
+            return BedSizing(c, a, a * (1.0 - b) / c, erlang_c(a, c), b, "occupancy", occupancy)
+
+
+@dataclass(frozen=True)
+class ScaleCheck:
+    """A project's planned beds against the beds its catchment demand needs.
+
+    ``difference`` = planned − needed: positive means over-built by that many beds, negative
+    under-built; ``None`` when no planned bed count is recorded.
+    """
+
+    planned_beds: int | None
+    needed: BedSizing
+    admissions_per_year: float
+    mean_los_days: float
+
+    @property
+    def difference(self) -> int | None:
+        return None if self.planned_beds is None else self.planned_beds - self.needed.beds
+
+    @property
+    def verdict(self) -> str:
+        d = self.difference
+        if d is None:
+            return "unknown"
+        return "over" if d > 0 else "under" if d < 0 else "matched"
+
+    @property
+    def planned_occupancy(self) -> float | None:
+        """Occupancy the planned beds would run at (Erlang-B carried load ÷ beds)."""
+        if not self.planned_beds:
+            return None
+        c = self.planned_beds
+        return self.needed.load * (1.0 - erlang_b(self.needed.load, c)) / c
+
+
+def check_scale(planned_beds: int | None, admissions_per_year: float, mean_los_days: float,
+                occupancy: float = OCCUPANCY_RULE) -> ScaleCheck:
+    """Compare ``planned_beds`` with :func:`beds_for_occupancy` for the catchment's demand.
+
+    >>> c = check_scale(80, 3650, 5)
+    >>> c.needed.beds, c.difference, c.verdict
+    (57, 23, 'over')
+    """
+    if planned_beds is not None and (int(planned_beds) != planned_beds or planned_beds < 0):
+        raise InvalidInput(f"planned beds must be a whole number ≥ 0; got {planned_beds}")
+    needed = beds_for_occupancy(admissions_per_year, mean_los_days, occupancy)
+    return ScaleCheck(planned_beds, needed, admissions_per_year, mean_los_days)
+
+
 @dataclass(frozen=True)
 class SimulationCheck:
     """Simulated probabilities for a bed count, to compare with the Erlang answer."""

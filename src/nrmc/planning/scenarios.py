@@ -11,10 +11,13 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..core.errors import NotFound
 from .errors import InvalidInput
@@ -97,3 +100,90 @@ def compare(a: Scenario, b: Scenario) -> list[dict[str, Any]]:
     rows.append({"field": "sites only in b", "a": None, "b": len(sb - sa),
                  "difference": ";".join(sorted(sb - sa))})
     return rows
+
+
+# --- what a siting answer means for people: the numbers a planner compares ---------------------
+
+HOURS = (1, 2, 3)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value at or below which a share ``q`` of the total weight lies.
+
+    >>> weighted_quantile(np.array([10.0, 20.0, 30.0]), np.array([1.0, 1.0, 8.0]), 0.95)
+    30.0
+    >>> weighted_quantile(np.array([10.0, 20.0, 30.0]), np.array([5.0, 4.0, 1.0]), 0.5)
+    10.0
+    """
+    values, weights = np.asarray(values, float), np.asarray(weights, float)
+    keep = weights > 0
+    if not keep.any():
+        return float("nan")
+    order = np.argsort(values[keep], kind="stable")
+    v, w = values[keep][order], weights[keep][order]
+    cum = np.cumsum(w)
+    return float(v[np.searchsorted(cum, q * cum[-1] - 1e-9 * cum[-1])])
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Travel to the nearest open site, weighted by people: within 1 / 2 / 3 h, mean, 95th
+    percentile (minutes; unreachable rows count as beyond every threshold and are left out of
+    the mean and the percentile, and counted in ``unreachable``)."""
+
+    within: dict[int, float]
+    mean_minutes: float
+    p95_minutes: float
+    unreachable: float
+    total: float
+
+
+def reach(minutes: np.ndarray, people: np.ndarray) -> Reach:
+    """People within each of :data:`HOURS` of their nearest open site, and the travel spread.
+
+    >>> r = reach(np.array([30.0, 90.0, 200.0, np.inf]), np.array([100.0, 50.0, 10.0, 5.0]))
+    >>> r.within, round(r.mean_minutes, 2), r.p95_minutes, r.unreachable
+    ({1: 100.0, 2: 150.0, 3: 150.0}, 59.38, 200.0, 5.0)
+    """
+    minutes, people = np.asarray(minutes, float), np.asarray(people, float)
+    if minutes.shape != people.shape:
+        raise InvalidInput("minutes and people must have one value per demand row")
+    finite = np.isfinite(minutes)
+    within = {h: float(people[minutes <= 60.0 * h].sum()) for h in HOURS}
+    reached = people[finite].sum()
+    mean = float((minutes[finite] * people[finite]).sum() / reached) if reached > 0 else float("nan")
+    p95 = weighted_quantile(minutes[finite], people[finite], 0.95)
+    return Reach(within, mean, p95, float(people[~finite].sum()), float(people.sum()))
+
+
+def uncovered_by(groups: Sequence[str], minutes: np.ndarray, people: np.ndarray,
+                 radius: float) -> dict[str, float]:
+    """People farther than ``radius`` minutes from every open site, summed per group label
+    (prefecture or county code); groups with nobody uncovered are left out.
+
+    >>> uncovered_by(["a", "a", "b"], np.array([10.0, 150.0, 130.0]), np.array([5.0, 7.0, 1.0]), 120)
+    {'a': 7.0, 'b': 1.0}
+    """
+    out: dict[str, float] = {}
+    for g, m, p in zip(groups, np.asarray(minutes, float), np.asarray(people, float), strict=True):
+        if not m <= radius and p > 0:
+            out[g] = out.get(g, 0.0) + float(p)
+    return out
+
+
+def gain_by(groups: Sequence[str], before: np.ndarray, after: np.ndarray, people: np.ndarray,
+            radius: float) -> dict[str, float]:
+    """Net people brought within ``radius`` (after − before), per group label, largest first.
+
+    >>> gain_by(["x", "y", "y"], np.array([200.0, 50, 200]), np.array([100.0, 50, 300]),
+    ...         np.array([3.0, 9.0, 4.0]), 120)
+    {'x': 3.0}
+    """
+    b = np.asarray(before, float) <= radius
+    a = np.asarray(after, float) <= radius
+    delta = (a.astype(float) - b.astype(float)) * np.asarray(people, float)
+    out: dict[str, float] = {}
+    for g, d in zip(groups, delta, strict=True):
+        if d:
+            out[g] = out.get(g, 0.0) + float(d)
+    return dict(sorted(((g, v) for g, v in out.items() if v), key=lambda kv: -kv[1]))

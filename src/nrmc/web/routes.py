@@ -9,6 +9,8 @@ from ..domains.audit import api as audit_api
 from ..domains.audit import pages as audit_pages
 from ..domains.collaboration import api as collaboration_api
 from ..domains.hospitals import api as hospitals_api
+from ..domains.planning import api as planning_api
+from ..domains.planning import pages as planning_pages
 from ..domains.projects import api as projects_api
 from ..domains.projects import pages as projects_pages
 from ..domains.referrals import api as referrals_api
@@ -16,14 +18,14 @@ from ..domains.referrals import pages as referrals_pages
 from ..domains.regions import api as regions_api
 from ..domains.regions import pages as regions_pages
 from ..domains.users import api as users_api
-from . import auth, evaluation, planning
+from . import auth, evaluation
 
 
 def routers() -> list[APIRouter]:
     return [
         auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
-        collaboration_api.router, planning.api, evaluation.api,
+        collaboration_api.router, planning_api.router, planning_api.projects_router, evaluation.api,
         regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
-        planning.pages, evaluation.pages,
+        planning_pages.router, evaluation.pages,
     ]

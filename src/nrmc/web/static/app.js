@@ -59,28 +59,3 @@
     return chart;
   };
 })();
-
-/* Siting result on a province's boundaries: chosen sites (red), counties within the radius
-   (green) and outside it (grey), each at its centroid (county boundaries are not shipped). */
-window.nrmcSiting = function (el, data) {
-  var chart = echarts.init(el);
-  fetch("/static/maps/" + data.province + ".json").then(function (r) { return r.json(); }).then(function (geo) {
-    echarts.registerMap("m" + data.province, geo);
-    var point = function (c) { return { name: c.name_zh, value: [c.lon, c.lat, c.minutes] }; };
-    chart.setOption({
-      tooltip: { trigger: "item", formatter: function (p) { return p.seriesName + "<br>" + p.name +
-        (p.value && p.value[2] != null ? "<br>" + p.value[2] + " min" : ""); } },
-      legend: { bottom: 0 },
-      geo: { map: "m" + data.province, roam: true, itemStyle: { areaColor: "#f2f2f2", borderColor: "#777" } },
-      series: [
-        { name: "半径内 covered", type: "scatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#1a9850" },
-          data: data.counties.filter(function (c) { return c.covered; }).map(point) },
-        { name: "半径外 not covered", type: "scatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#999" },
-          data: data.counties.filter(function (c) { return !c.covered; }).map(point) },
-        { name: "选中中心 chosen sites", type: "effectScatter", coordinateSystem: "geo", symbolSize: 16, itemStyle: { color: "#d7191c" },
-          data: data.sites.map(function (s) { return { name: s.name_zh, value: [s.lon, s.lat] }; }) }
-      ]
-    });
-    el.setAttribute("data-rendered", String(data.sites.length));
-  });
-};

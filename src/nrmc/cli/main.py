@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer import _click as click  # typer vendors its own click; its group takes these types
+from typer.core import TyperCommand, TyperGroup
 
 #: name → (module under nrmc.cli, attribute, help shown by `nrmc --help`: the start of the
 #: area's own help). The attribute is a Typer app (an area) or a function (a single command).
@@ -76,7 +76,7 @@ class LazyAreas(TyperGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in AREAS:
             # listing (--help) needs only the name and help: don't import the area for it
-            return click.Command(cmd_name, help=AREAS[cmd_name][2], short_help=AREAS[cmd_name][2])
+            return TyperCommand(cmd_name, help=AREAS[cmd_name][2], short_help=AREAS[cmd_name][2])
         return super().get_command(ctx, cmd_name)
 
     def resolve_command(self, ctx: click.Context,

@@ -281,10 +281,10 @@ def explain_one(err: Mapping[str, Any], *, skip: int = 0) -> FieldError:
         reason = _safe(err.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         zh = PLAIN_REASONS_ZH.get(reason, reason)
         return FieldError(field, code, zh, reason)
-    zh_t, en_t = MESSAGES.get(code, (None, None))  # type: ignore[assignment]
-    if zh_t is None:
+    if code not in MESSAGES:
         msg = _safe(err.get("msg", code))
         return FieldError(field, code, msg, msg)
+    zh_t, en_t = MESSAGES[code]
     return FieldError(field, code, _fmt(zh_t, ctx), _fmt(en_t, ctx))
 
 

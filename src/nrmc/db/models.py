@@ -16,9 +16,9 @@ from ..domains.hospitals.models import Hospital
 from ..domains.projects.models import Project
 from ..domains.referrals.models import Referral
 from ..domains.regions.models import Region
-from ..domains.users.models import User
+from ..domains.users.models import LoginThrottle, User
 from .revision import data_revision
 
 __all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
-           "ExpertTeam", "FollowUpAction", "Hospital", "Project", "Referral", "Region",
+           "ExpertTeam", "FollowUpAction", "Hospital", "LoginThrottle", "Project", "Referral", "Region",
            "SiteVisit", "Technology", "Trainee", "User", "data_revision"]

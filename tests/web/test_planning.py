@@ -63,7 +63,7 @@ def test_planning_page_runs_with_htmx(app):
         headers = {"HX-Request": "true", "X-CSRF-Token": page_csrf(client, "/planning")}
         site = client.post("/planning/site", data={"province": "620000", "p": 2},
                            headers=headers).text
-        assert 'id="site-map"' in site and "nrmcSiting" in site
+        assert 'id="site-map"' in site and 'data-chart="siting" data-target="site-map"' in site
         beds = client.post("/planning/beds", data={"admissions_per_year": 5000,
                                                    "mean_los_days": 7}, headers=headers).text
         assert 'id="beds-summary"' in beds

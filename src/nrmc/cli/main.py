@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, evaluate, ops, referrals, registry, report, serve, users, visits
+from . import db, demo, evaluate, keys, ops, referrals, registry, report, serve, users, visits
 from .flows import app as flows_app
 from .plan import app as plan_app
 
@@ -20,6 +20,7 @@ app.command()(demo.start)
 app.command()(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(keys.app, name="keys")
 app.add_typer(registry.regions, name="regions")
 app.add_typer(registry.hospitals, name="hospitals")
 app.add_typer(registry.projects, name="projects")
@@ -35,7 +36,11 @@ app.add_typer(report.app, name="report")
 
 @app.command()
 def version() -> None:
-    """Print the nrmc version."""
+    """Print the nrmc version and the pseudonym key's fingerprint (sites whose fingerprints
+    match can compare pseudonymised patient ids)."""
     from .. import __version__
+    from ..core.keys import fingerprint
+    from .context import settings
 
     typer.echo(__version__)
+    typer.echo(f"pseudonym key fingerprint {fingerprint(settings().pseudonym_key)}")

@@ -13,7 +13,8 @@ from . import admin
 from .schemas import PasswordChange, PasswordReset, UserCreate, UserCreated, UserOut, UserPatch
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-REFUSED: dict[int | str, dict[str, Any]] = {422: {"description": "a field breaks a rule; each is named, in Chinese and English"}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"description": "a field breaks a rule; each is named, in Chinese and English"}}
 
 
 @router.get("/me", response_model=UserOut)

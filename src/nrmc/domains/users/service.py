@@ -40,11 +40,13 @@ def checked_scope(*, session: Session, role: Role, scope_code: str | None) -> st
     national roles. Raises Refused when a needed scope is missing, NotFound when unknown."""
     if role in NEEDS_PROVINCE:
         if not scope_code:
-            raise Refused([field_error("scope_code", "scope_required", what="province 省")])
+            raise Refused([field_error("scope_code", "scope_required",
+                                       what="--scope PROVINCE_CODE 省编码")])
         return regions.province_of(session=session, code=scope_code).code
     if role in NEEDS_HOSPITAL:
         if not scope_code:
-            raise Refused([field_error("scope_code", "scope_required", what="hospital 医院")])
+            raise Refused([field_error("scope_code", "scope_required",
+                                       what="--scope HOSPITAL_CODE 医院编码")])
         return hospitals.get(session=session, code=scope_code).code
     return None
 

@@ -130,7 +130,8 @@ window.nrmcSiting = function (el, data) {
   function ready(root) { wrapTables(root); drawCharts(root); }
   document.addEventListener("DOMContentLoaded", function () {
     ready(document);
-    if (window.htmx) { window.htmx.onLoad(function (el) { ready(el); }); }
+    /* After a swap, look at the whole page: the new content may be the JSON block itself. */
+    if (window.htmx) { window.htmx.onLoad(function () { ready(document); }); }
     var toggle = document.querySelector(".nav-toggle");
     if (toggle) {
       toggle.addEventListener("click", function () {

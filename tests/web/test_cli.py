@@ -68,6 +68,8 @@ def test_serve_first_brings_an_older_store_to_the_current_schema(nrmc_env, engin
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert current_revision(engine) == head and started[0]["port"] == 0
     assert started[0]["access_log"] is False
+    # uvicorn must not believe X-Forwarded-For from 127.0.0.1 by default: no trusted proxies here
+    assert started[0]["proxy_headers"] is False
 
 
 def test_users_add_refuses_a_weak_password_naming_the_rule(nrmc_env):

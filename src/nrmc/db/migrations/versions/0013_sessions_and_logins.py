@@ -17,13 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("session_version", sa.Integer(), nullable=False,
-                                      server_default="0"))
-        batch_op.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column("password_changed_at", sa.DateTime(timezone=True),
-                                      nullable=True))
+    # Plain ADD COLUMN (both backends support it with a constant default), not a batch copy of
+    # the table: a copy is an INSERT, which would advance the data revision on SQLite.
+    op.add_column("users", sa.Column("session_version", sa.Integer(), nullable=False,
+                                     server_default="0"))
+    op.add_column("users", sa.Column("must_change_password", sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
+    op.add_column("users", sa.Column("password_changed_at", sa.DateTime(timezone=True),
+                                     nullable=True))
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=200), nullable=False),

@@ -68,6 +68,13 @@ def test_a_streamed_50_mb_form_is_refused_without_reading_it(app, path):
     assert pulled <= 11
 
 
+def test_the_413_carries_the_security_headers(client):
+    response = client.post("/api/v1/users", content=b"{}",
+                           headers={"Content-Length": str(50 * MB), "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
 def test_a_body_under_the_limit_reaches_the_app(client):
     response = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "x" * 1000})
     assert response.status_code == 401

@@ -84,9 +84,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")
     app.add_middleware(RefuseNulBytes)
-    app.add_middleware(SecurityHeaders)
+    # A body over the limit is refused before the session is decoded or anyone authenticated.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        upload_limit=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routes.routers():
         app.include_router(router)

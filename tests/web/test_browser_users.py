@@ -109,3 +109,13 @@ def test_the_language_choice_is_remembered(live, browser):  # noqa: F811
     assert "退出" in page.inner_text("header") and "Sign out" not in page.inner_text("header")
     assert errors == []
 
+
+
+def test_the_api_reference_runs_under_the_content_security_policy(live, browser):  # noqa: F811
+    base, _ = live
+    page, errors = _page(browser)
+    _watch_csp(page, errors)
+    page.goto(base + "/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=20000)
+    assert "nrmc API" in page.inner_text(".swagger-ui .info .title")
+    assert errors == []

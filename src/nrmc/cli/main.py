@@ -39,8 +39,12 @@ def version() -> None:
     """Print the nrmc version and the pseudonym key's fingerprint (sites whose fingerprints
     match can compare pseudonymised patient ids)."""
     from .. import __version__
+    from ..config import load_settings  # light: pydantic only (nrmc version stays fast)
     from ..core.keys import fingerprint
-    from .context import settings
 
     typer.echo(__version__)
-    typer.echo(f"pseudonym key fingerprint {fingerprint(settings().pseudonym_key)}")
+    try:
+        typer.echo(f"pseudonym key fingerprint {fingerprint(load_settings().pseudonym_key)}")
+    except ValueError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc

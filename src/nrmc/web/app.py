@@ -38,14 +38,6 @@ from .templating import make_templates
 STATIC = Path(__file__).with_name("static")
 SESSION_MAX_AGE = 12 * 3600
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
-API_DOCS = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>nrmc API</title>
-<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
-<link rel="icon" href="/static/vendor/swagger-ui/favicon-32x32.png"></head>
-<body><div id="swagger-ui"></div>
-<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
-<script src="/static/swagger-init.js"></script></body></html>
-"""
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -173,3 +165,14 @@ def _without_location_kind(error: dict) -> dict:
     if loc and loc[0] in _LOCATION_KINDS and len(loc) > 1:
         loc = loc[1:]
     return {**error, "loc": loc}
+
+
+# The API reference page: the vendored Swagger UI, started by a static file (no inline script).
+API_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nrmc API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+<link rel="icon" href="/static/vendor/swagger-ui/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script></body></html>
+"""

@@ -145,3 +145,48 @@ def test_rendered_pages_have_no_inline_script(app, cast):
             html = browser.get(path).text
             assert not INLINE_SCRIPT.search(html), path
             assert not INLINE_HANDLER.search(html), path
+
+
+def test_a_real_server_answers_413_to_a_streamed_50_mb_post_without_reading_it(app):
+    """Over a socket to uvicorn, as an attacker would send it: chunked, no Content-Length."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = 0
+    reply = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"POST /api/v1/users HTTP/1.1\r\nHost: nrmc\r\nContent-Type: application/json\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+            chunk = b"%x\r\n" % MB + b"x" * MB + b"\r\n"
+            conn.settimeout(0.05)
+            try:
+                while sent < 50 * MB and not reply:
+                    conn.sendall(chunk)
+                    sent += MB
+                    try:
+                        reply = conn.recv(65536)
+                    except TimeoutError:
+                        pass
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server closed the connection after its 413
+            conn.settimeout(10)
+            while not reply:
+                reply = conn.recv(65536)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert sent < 20 * MB  # refused at the 10 MB limit (plus what sat in socket buffers)

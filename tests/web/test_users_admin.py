@@ -223,3 +223,17 @@ def test_a_clinician_sees_only_their_own_account(app):
         html = browser.get("/users").text
         assert "/users/jinta" in html and "/users/admin" not in html and 'action="/users"' not in html
         assert browser.get("/users/jiuquan").status_code == 404
+
+
+def test_provincial_officer_disables_a_leaver_of_its_province_and_their_token_ends(client, as_user, cast):
+    otp = as_user("gansu").post("/api/v1/users", json={
+        "username": "jq.leaver", "role": "clinician", "scope_code": cast.jiuquan_hospital}
+    ).json()["one_time_password"]
+    token = _bearer(_token(client, "jq.leaver", otp))
+    assert client.get("/api/v1/users/me", headers=token).status_code == 200
+    disabled = as_user("gansu").patch("/api/v1/users/jq.leaver", json={"active": False})
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    assert client.get("/api/v1/users/me", headers=token).status_code == 401
+    assert client.post("/api/v1/auth/token", data={"username": "jq.leaver",
+                                                   "password": otp}).status_code == 401
+    assert as_user("gansu").patch("/api/v1/users/gansu", json={"active": False}).status_code == 403

@@ -80,8 +80,14 @@ def visible(*, session: Session, actor: User) -> list[User]:
     if Role(actor.role) == Role.national_admin:
         return service.list_users(session=session)
     if Role(actor.role) == Role.provincial_officer:
+        province = (actor.scope_code or "")[:2]
+        # One query for the hospitals of the province, not one per user.
+        hospitals = set(session.scalars(select(Hospital.code).where(
+            Hospital.region_code.like(province + "%"))))
         return [u for u in service.list_users(session=session)
-                if u.id == actor.id or can_manage(session=session, actor=actor, target=u)]
+                if u.id == actor.id or (RANK[Role(u.role)] <= RANK[Role.provincial_officer] and (
+                    (Role(u.role) in service.NEEDS_PROVINCE and (u.scope_code or "")[:2] == province)
+                    or (Role(u.role) in service.NEEDS_HOSPITAL and u.scope_code in hospitals)))]
     return [actor]
 
 

@@ -6,6 +6,7 @@ environment at import time.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -13,6 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .core import keys
 from .core.privacy import DEFAULT_MIN_CELL
 
 DEV_SECRET_KEY = "dev-secret-key-change-me"
@@ -36,17 +38,41 @@ class Settings(BaseSettings):
                                description="published counts below are withheld")
     read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
     read_cache_seconds: float = Field(default=300.0, gt=0, description="web read cache lifetime")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024,
+                                description="largest request body (413 above it)")
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024,
+                                  description="largest body on the file-upload routes")
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses or networks of reverse proxies whose "
+                                "X-Forwarded-For is believed (empty: none)")
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=100, ge=1)
+    login_window_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
+        self.trusted_networks  # noqa: B018 - a malformed NRMC_TRUSTED_PROXIES fails at start
         if self.env == "production":
-            if self.secret_key == DEV_SECRET_KEY:
-                raise ValueError("NRMC_SECRET_KEY must be set outside development")
-            if self.pseudonym_key == DEV_PSEUDONYM_KEY:
-                raise ValueError("NRMC_PSEUDONYM_KEY must be set outside development")
-            if len(self.secret_key) < 16:
-                raise ValueError("NRMC_SECRET_KEY must be at least 16 characters")
+            dev = (DEV_SECRET_KEY, DEV_PSEUDONYM_KEY)
+            for name, value in (("NRMC_SECRET_KEY", self.secret_key),
+                                ("NRMC_PSEUDONYM_KEY", self.pseudonym_key)):
+                problem = keys.weakness(value, name=name, development_values=dev)
+                if problem:
+                    raise ValueError(problem)
         return self
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """NRMC_TRUSTED_PROXIES parsed (a bare address is a one-address network)."""
+        out = []
+        for part in self.trusted_proxies.split(","):
+            if part.strip():
+                try:
+                    out.append(ipaddress.ip_network(part.strip(), strict=False))
+                except ValueError as exc:
+                    raise ValueError(f"NRMC_TRUSTED_PROXIES: {part.strip()!r} is not an address "
+                                     "or network") from exc
+        return tuple(out)
 
     @cached_property
     def db_url(self) -> str:

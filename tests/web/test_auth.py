@@ -1,4 +1,5 @@
-"""Sessions, CSRF and the login rate limit (a fresh app per test: the limiter is per process)."""
+"""Sessions, CSRF and the login rate limit (the throttle lives in the store: each test here
+starts with it empty)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from nrmc.config import Settings
+from nrmc.db import session_scope
+from nrmc.domains.users import throttle
 from nrmc.web import create_app
 
 from .cast import PASSWORD
@@ -17,6 +20,8 @@ def fresh(web_store, tmp_path):
     app = create_app(Settings(home=tmp_path, env="test"), engine=web_store[0])
     with TestClient(app) as client:
         yield client
+    with session_scope(web_store[0]) as session:
+        throttle.clear(session=session)
 
 
 def test_login_sets_an_httponly_samesite_cookie_and_redirects(fresh):

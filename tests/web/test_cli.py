@@ -22,7 +22,7 @@ def test_users_add_refuses_a_scope_that_does_not_fit(nrmc_env):
     result = run("users", "add", "doc", "--role", "clinician", "--password-stdin",
                  input="a-long-password\n")
     assert result.exit_code != 0 and "HOSPITAL_CODE" in result.output
-    unknown = run("users", "add", "x", "--role", "hospital_manager", "--scope", "NOPE",
+    unknown = run("users", "add", "xyz", "--role", "hospital_manager", "--scope", "NOPE",
                   "--password-stdin", input="a-long-password\n")
     assert unknown.exit_code == 3
 
@@ -68,3 +68,42 @@ def test_serve_first_brings_an_older_store_to_the_current_schema(nrmc_env, engin
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert current_revision(engine) == head and started[0]["port"] == 0
     assert started[0]["access_log"] is False
+    # uvicorn must not believe X-Forwarded-For from 127.0.0.1 by default: no trusted proxies here
+    assert started[0]["proxy_headers"] is False
+
+
+def test_users_add_refuses_a_weak_password_naming_the_rule(nrmc_env):
+    result = run("users", "add", "weak", "--role", "national_analyst", "--password-stdin",
+                 input="password123\n")
+    assert result.exit_code != 0 and "too common" in result.output
+    same = run("users", "add", "liwei", "--role", "national_analyst", "--password-stdin",
+               input="liwei-liwei-1\n")
+    assert same.exit_code != 0 and "username" in same.output
+
+
+def test_reset_password_prints_a_one_time_password_that_must_be_changed(nrmc_env):
+    run("users", "add", "locked", "--role", "national_admin", "--password-stdin",
+        input="a-long-password\n")
+    result = run("users", "reset-password", "locked")
+    assert result.exit_code == 0
+    from nrmc.cli.context import db_session
+    from nrmc.domains.users import service
+
+    with db_session() as session:
+        user = service.get_by_username(session=session, username="locked")
+        assert user.must_change_password and user.session_version == 1
+        assert service.authenticate(session=session, username="locked",
+                                    password=result.output.split(": ")[-1].strip())
+
+
+def test_keys_fingerprint_and_version_show_the_same_pseudonym_fingerprint(nrmc_env, monkeypatch):
+    from nrmc.cli import context
+    from nrmc.core.keys import fingerprint
+
+    monkeypatch.setenv("NRMC_PSEUDONYM_KEY", "site-a-pseudonym-key-Q7v2L9xT4mB8rK1")
+    context.reset()
+    expected = fingerprint("site-a-pseudonym-key-Q7v2L9xT4mB8rK1")
+    assert expected in run("keys", "fingerprint").output
+    assert expected in run("version").output
+    assert "site-a-pseudonym-key" not in run("keys", "fingerprint").output
+    assert len(run("keys", "generate").output.strip()) == 64

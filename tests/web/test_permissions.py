@@ -45,7 +45,8 @@ VISIBLE: dict[str, dict[str, set[str]]] = {
     "analyst": {"user": {"analyst"}},
     "gansu": {"region": {"gansu", "jiuquan_pref", "jinta_county", "jiuquan_seat"},
               "hospital": {"jinta", "jiuquan"}, "project": {"jiuquan", "gansu_other"},
-              "alliance": {"jinta", "jiuquan"}, "referral": {"jinta"}, "user": {"gansu"}},
+              "alliance": {"jinta", "jiuquan"}, "referral": {"jinta"},
+              "user": {"gansu", "jiuquan", "jinta"}},  # a provincial officer manages its province's users
     "henan": {"region": {"henan"}, "hospital": {"henan"}, "project": {"henan"},
               "alliance": {"henan"}, "referral": {"henan"}, "user": {"henan"}},
     "jiuquan": {"region": {"gansu", "jiuquan_pref", "jiuquan_seat"}, "hospital": {"jiuquan"},

@@ -27,6 +27,8 @@ AREAS: dict[str, tuple[str, str, str]] = {
                                 "/api/docs."),
     "db": ("db", "app", "Operational store (SQLite by default, PostgreSQL via NRMC_DATABASE_URL)."),
     "users": ("users", "app", "Users of the web platform and API."),
+    "keys": ("keys", "app", "Secret keys: fingerprints to compare between sites, and new random "
+                            "keys."),
     "regions": ("registry", "regions", "China's administrative divisions (GB/T 2260), 31 "
                                        "provinces."),
     "hospitals": ("registry", "hospitals", "Hospitals by tier and grade."),
@@ -104,7 +106,15 @@ def _root() -> None:
 
 @app.command()
 def version() -> None:
-    """Print the nrmc version."""
+    """Print the nrmc version and the pseudonym key's fingerprint (sites whose fingerprints
+    match can compare pseudonymised patient ids)."""
     from .. import __version__
+    from ..config import load_settings  # light: pydantic only (nrmc version stays fast)
+    from ..core.keys import fingerprint
 
     typer.echo(__version__)
+    try:
+        typer.echo(f"pseudonym key fingerprint {fingerprint(load_settings().pseudonym_key)}")
+    except ValueError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from .context import engine, settings
@@ -11,7 +13,8 @@ from .output import console
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port"),
-    workers: int = typer.Option(1, help="worker processes (rate limits count per process)"),
+    workers: int = typer.Option(1, help="worker processes (they share sessions and the login "
+                                "throttle through the store)"),
 ) -> None:
     """Serve the web platform; pages at http://HOST:PORT/, API docs at /api/docs."""
     run(host=host, port=port, workers=workers)
@@ -24,10 +27,14 @@ def run(*, host: str, port: int, workers: int = 1) -> None:
     from ..workspace import upgrade_workspace
 
     upgrade_workspace(engine())  # a store made by an older nrmc gets the current schema first
+    # Forwarded headers (client address, https) are believed only from NRMC_TRUSTED_PROXIES,
+    # never from uvicorn's default of 127.0.0.1: one list decides, here and in the app.
+    trusted = settings().trusted_proxies.replace(" ", "")
+    proxy: dict[str, Any] = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
     console.print(f"serving nrmc on [bold]http://{host}:{port}/[/bold] (API docs at /api/docs)")
     if workers > 1:
         uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning", access_log=False)
+                    workers=workers, log_level="warning", access_log=False, **proxy)
         return
     uvicorn.run(create_app(settings(), engine=engine()), host=host, port=port,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, **proxy)

@@ -1,4 +1,7 @@
-"""`nrmc users add|list|disable`: accounts for the web platform (argon2-hashed passwords)."""
+"""`nrmc users add|list|disable|reset-password|unblock`: accounts for the web platform.
+
+Passwords follow the same rules as on the web (domains/users/policy.py) and are argon2-hashed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import typer
 
 from ..core.enums import Role
 from ..domains.audit import service as audit
-from ..domains.users import service
+from ..domains.users import policy, service, throttle
 from .context import db_session
 from .output import OutputFormat, console, emit
 
@@ -50,6 +53,27 @@ def list_(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")
                 for u in service.list_users(session=session)]
     emit(rows, fmt, columns=["username", "display_name", "role", "scope_code", "active"],
          title=f"{len(rows)} users")
+
+
+@app.command("reset-password")
+def reset_password(username: str) -> None:
+    """Give a user a one-time password (printed once) to change at the next sign-in; every
+    session and token of theirs ends at once. For an administrator locked out of the web."""
+    password = policy.one_time_password()
+    with db_session() as session:
+        user = service.get_by_username(session=session, username=username)
+        service.set_password(session=session, user=user, password=password, one_time=True)
+        audit.record(session=session, actor=None, action="user.password_reset", object_type="user",
+                     object_id=username, source="cli")
+    console.print(f"one-time password for [bold]{username}[/bold]: {password}")
+
+
+@app.command("unblock")
+def unblock() -> None:
+    """Forget every count of the login throttle (after a lock-out by mistyped passwords)."""
+    with db_session() as session:
+        throttle.clear(session=session)
+    console.print("login throttle cleared")
 
 
 @app.command("disable")

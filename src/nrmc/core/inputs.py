@@ -311,3 +311,31 @@ def explain(errors: ValidationError | Iterable[Mapping[str, Any]], *, skip: int 
     `skip` drops leading path parts (FastAPI prefixes "body"; uploads prefix nothing)."""
     items = errors.errors() if isinstance(errors, ValidationError) else errors
     return [explain_one(e, skip=skip) for e in items]
+
+
+# --- accounts (user administration): usernames and passwords --------------------------------
+MESSAGES.update({
+    "username_format": ("用户名须为 3–32 个小写字母、数字或 . _ -",
+                        "username must be 3-32 of a-z, 0-9, '.', '_' or '-'"),
+    "username_reserved": ("该用户名保留给系统使用", "this username is reserved for the system"),
+    "password_too_short": ("密码至少 {min_length} 个字符",
+                           "password must be at least {min_length} characters"),
+    "password_is_username": ("密码不能与用户名相同或包含用户名",
+                             "password must not be or contain the username"),
+    "password_common": ("密码过于常见，请换一个", "password is too common; choose another"),
+    "password_wrong": ("当前密码不正确", "the current password is wrong"),
+    "password_unchanged": ("新密码不能与当前密码相同", "the new password must differ from the current one"),
+    "scope_required": ("该角色需要填写范围（{what}）", "this role needs a scope ({what})"),
+})
+
+
+def input_error(code: str, **context: Any) -> PydanticCustomError:
+    """The bilingual error for a catalogue code, for validators outside this module."""
+    return _error(code, **context)
+
+
+def field_error(field: str, code: str, **context: Any) -> FieldError:
+    """A FieldError built directly (for rules checked after parsing, e.g. against the store)."""
+    zh, en = MESSAGES[code]
+    ctx = {k: _safe(v) for k, v in context.items()}
+    return FieldError(field, code, _fmt(zh, ctx), _fmt(en, ctx))

@@ -17,9 +17,10 @@ from ..domains.planning.models import PlanningScenario
 from ..domains.projects.models import Project
 from ..domains.referrals.models import Referral
 from ..domains.regions.models import Region
-from ..domains.users.models import User
+from ..domains.users.models import LoginThrottle, User
 from .revision import data_revision
 
 __all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
-           "ExpertTeam", "FollowUpAction", "Hospital", "PlanningScenario", "Project", "Referral", "Region",
+           "ExpertTeam", "FollowUpAction", "Hospital", "LoginThrottle", "PlanningScenario", "Project",
+           "Referral", "Region",
            "SiteVisit", "Technology", "Trainee", "User", "data_revision"]

@@ -20,7 +20,9 @@ from .base import Base
 
 TABLE = "data_revision"
 _WRITE_VERBS = ("insert", "update", "delete", "replace", "merge")
-_EXEMPT_TABLES = (TABLE, "alembic_version")  # the counter itself; migrations' bookkeeping
+# The counter itself; migrations' bookkeeping; the login throttle (a failed login is not data,
+# and counting it would flush every cached answer on each wrong password).
+_EXEMPT_TABLES = (TABLE, "alembic_version", "login_throttle")
 _FLAG = "nrmc_wrote"
 
 data_revision = Table(

@@ -1,6 +1,6 @@
 """The app factory: one FastAPI app serving pages and the JSON API on one store.
 
-`create_app(settings)` wires the engine, signed-cookie sessions, token signer, login limiter,
+`create_app(settings)` wires the engine, signed-cookie sessions, token signer, body limit,
 the read cache (web/read_cache.py), templates, static files (vendored htmx/ECharts and map
 boundaries) and every slice's routers.
 Domain errors map to HTTP here and nowhere else: NotFound → 404, Forbidden → 403, Conflict → 409.
@@ -15,8 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
@@ -27,12 +26,13 @@ from ..config import Settings, load_settings
 from ..core.errors import Conflict, Forbidden, NotFound, NrmcError, Unprocessable
 from ..core.inputs import explain
 from ..db import make_engine, sessionmaker_for
+from ..domains.users.service import Refused
 from . import routes
-from .deps import LoginRequired
-from .guards import AdmissionLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
+from .deps import LoginRequired, PasswordChangeRequired
+from .guards import AdmissionLimit, BodyLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
 from .outflow import OutflowCache
 from .read_cache import ReadCache, cached_paths
-from .security import LoginLimiter, TokenSigner
+from .security import TokenSigner
 from .templating import make_templates
 
 STATIC = Path(__file__).with_name("static")
@@ -61,7 +61,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker_for(engine)
     app.state.tokens = TokenSigner(settings.secret_key)
-    app.state.limiter = LoginLimiter()
     app.state.templates = make_templates(min_cell=settings.min_cell_size)
     app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine,
                                      min_cell=settings.min_cell_size)
@@ -77,6 +76,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")
     app.add_middleware(RefuseNulBytes)
+    # A body over the limit is refused before the session is decoded or anyone authenticated.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       upload_limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routes.routers():
@@ -85,12 +87,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.get("/api/docs", include_in_schema=False)
     async def api_docs() -> Response:
-        """Swagger UI from the vendored swagger-ui-dist (FastAPI's default loads a CDN)."""
-        return get_swagger_ui_html(
-            openapi_url="/api/v1/openapi.json", title="nrmc API",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png")
+        """Swagger UI from the vendored swagger-ui-dist (FastAPI's default loads a CDN and
+        starts it with an inline script, which the Content-Security-Policy forbids)."""
+        return HTMLResponse(API_DOCS)
 
     return app
 
@@ -131,6 +130,17 @@ def _error_handlers(app: FastAPI) -> None:
         errors = [_without_location_kind(e) for e in exc.errors()]
         return JSONResponse({"detail": [f.as_dict() for f in explain(errors)]}, status_code=422)
 
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        """An account rule broken (username, password): 422 naming each field, as for input."""
+        return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=422)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _must_change(request: Request, exc: PasswordChangeRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=403, headers={"HX-Redirect": "/account/password"})
+        return RedirectResponse("/account/password", status_code=303)
+
     @app.exception_handler(NrmcError)
     async def _domain(request: Request, exc: NrmcError) -> Response:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
@@ -155,3 +165,14 @@ def _without_location_kind(error: dict) -> dict:
     if loc and loc[0] in _LOCATION_KINDS and len(loc) > 1:
         loc = loc[1:]
     return {**error, "loc": loc}
+
+
+# The API reference page: the vendored Swagger UI, started by a static file (no inline script).
+API_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nrmc API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+<link rel="icon" href="/static/vendor/swagger-ui/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script></body></html>
+"""

@@ -22,10 +22,14 @@ from ..domains.regions import service as regions
 from ..domains.regions.models import Region
 from ..domains.users.models import User
 from ..domains.users.scope import Scope
-from .security import same_token
+from .security import client_address, same_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class PasswordChangeRequired(Exception):
+    """A signed-in user still holds a one-time password; the app sends them to change it."""
 
 
 class LoginRequired(Exception):
@@ -53,15 +57,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _active_user(session: Session, user_id: object) -> User | None:
-    if not isinstance(user_id, int):
+def _active_user(session: Session, user_id: object, version: object) -> User | None:
+    """The user a credential names, if still active and the credential is of the user's current
+    session version (sign-out, a password change, disabling or a new role raise it)."""
+    if not isinstance(user_id, int) or not isinstance(version, int):
         return None
     user = session.get(User, user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
 
 
 def _session_user(request: Request, session: Session) -> User | None:
-    return _active_user(session, request.session.get("uid"))
+    return _active_user(session, request.session.get("uid"), request.session.get("sv"))
 
 
 async def _check_csrf(request: Request) -> None:
@@ -82,14 +90,18 @@ async def _api_caller(
     than a hop to a worker thread, and AdmissionLimit guarantees a free pooled connection, so
     it never waits on the event loop."""
     if token:
-        return _active_user(session, request.app.state.tokens.user_id(token)), False
+        checked = request.app.state.tokens.check(token)
+        if checked is None:
+            return None, False
+        return _active_user(session, checked.user_id, checked.version), False
     return _session_user(request, session), True
 
 
-async def api_user(
+async def signed_in_api_user(
     request: Request, caller: Annotated[tuple[User | None, bool], Depends(_api_caller)]
 ) -> User:
-    """The caller of a JSON endpoint: bearer token first, else the page session (+ CSRF)."""
+    """The caller of a JSON endpoint, even one who must still change a one-time password
+    (only the endpoints that let them do so use this directly)."""
     user, via_cookie = caller
     if user is None:
         raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
@@ -98,14 +110,24 @@ async def api_user(
     return user
 
 
+async def api_user(user: Annotated[User, Depends(signed_in_api_user)]) -> User:
+    """The caller of a JSON endpoint: bearer token first, else the page session (+ CSRF).
+    A user holding a one-time password gets 403 until they change it."""
+    if user.must_change_password:
+        raise HTTPException(403, "change your one-time password first: "
+                                 "POST /api/v1/users/me/password")
+    return user
+
+
 async def _page_caller(request: Request, session: SessionDep) -> User | None:
     return _session_user(request, session)
 
 
-async def page_user(
+async def signed_in_page_user(
     request: Request, user: Annotated[User | None, Depends(_page_caller)]
 ) -> User:
-    """The signed-in user of a page; anonymous visitors are sent to the login page."""
+    """The signed-in user of a page, even one who must still change a one-time password;
+    anonymous visitors are sent to the login page."""
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
@@ -113,8 +135,17 @@ async def page_user(
     return user
 
 
+async def page_user(user: Annotated[User, Depends(signed_in_page_user)]) -> User:
+    """The signed-in user of a page; one holding a one-time password is sent to change it."""
+    if user.must_change_password:
+        raise PasswordChangeRequired()
+    return user
+
+
 CurrentUser = Annotated[User, Depends(api_user)]
 PageUser = Annotated[User, Depends(page_user)]
+SignedInUser = Annotated[User, Depends(signed_in_api_user)]
+SignedInPageUser = Annotated[User, Depends(signed_in_page_user)]
 
 
 # The small dependencies below are async on purpose: each sync one costs a hop to a worker
@@ -135,7 +166,7 @@ PageScope = Annotated[Scope, Depends(page_scope)]
 
 async def client_source(request: Request) -> str:
     """Where a write came from, for the audit log: client address and user agent."""
-    host = request.client.host if request.client else "unknown"
+    host = client_address(request)
     agent = request.headers.get("user-agent", "")[:80]
     return f"{host} {agent}".strip()
 

@@ -6,13 +6,16 @@ encoding), not the query. Endpoints marked with `@cached_read` have their 200 re
 in memory and replayed byte for byte.
 
 An entry is replayed only for the same caller and the same request, at the same data:
-- caller: the user id (bearer token or session); for the session, also its CSRF token, which
-  pages embed. Entries are never shared between users, so scope cannot leak through the cache.
+- caller: the user id and session version (bearer token or session); for the session, also its
+  CSRF token, which pages embed, and the language cookie. Entries are never shared between
+  users, so scope cannot leak through the cache.
 - request: path, query string and the htmx header (fragments differ from whole pages).
 - data: the store's data revision (db/revision.py; every committed write advances it, from
   any process) and the published flows manifest's stamp (a new discharge load).
 - day: answers that depend on the date (overdue actions, "this year") change at midnight.
-Disabling a user is a write, so their entries die with the revision. Entries also expire after
+Disabling a user, signing out and anything else that ends a user's sessions raises the user's
+session version, a write: their entries die with the revision, and the next request goes to
+the app, which refuses the old credential. Entries also expire after
 `ttl` seconds, a bound on anything else that could drift.
 """
 
@@ -36,11 +39,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..db import revision
 from ..flows.store import MANIFEST
-from .security import TokenSigner
+from .security import CheckedToken, TokenSigner
+from .templating import LANGUAGE_COOKIE
 
 MARK = "_nrmc_cached_read"
 STATUS_HEADER = b"x-nrmc-cache"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def _language(scope: Scope) -> bytes:
+    """The page language cookie (pages differ by it; the JSON API does not care)."""
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            for part in value.split(b";"):
+                key, _, chosen = part.strip().partition(b"=")
+                if key == LANGUAGE_COOKIE.encode():
+                    return chosen[:8]
+    return b""
 
 
 def cached_read(endpoint: Endpoint) -> Endpoint:
@@ -79,7 +94,7 @@ class ReadCache:
         self.app = app
         self.revision = revision.RevisionReader(engine)
         self.tokens = tokens
-        self._checked_tokens: dict[str, tuple[int, float]] = {}  # token → (user id, expiry)
+        self._checked_tokens: dict[str, CheckedToken] = {}  # token → (user id, version, expiry)
         self.manifest = Path(flows_dir) / MANIFEST
         self.paths = paths
         self.max_entries = max_entries
@@ -131,16 +146,16 @@ class ReadCache:
                 kind, _, token = value.decode("latin-1").partition(" ")
                 if kind.lower() != "bearer":
                     return None
-                user_id = self._token_user(token.strip())
-                return None if user_id is None else ("token", user_id)
+                checked = self._token_user(token.strip())
+                return None if checked is None else ("token", checked.user_id, checked.version)
         session = scope.get("session") or {}
-        user_id, csrf = session.get("uid"), session.get("csrf")
-        if not isinstance(user_id, int) or not csrf:
+        user_id, version, csrf = session.get("uid"), session.get("sv"), session.get("csrf")
+        if not isinstance(user_id, int) or not isinstance(version, int) or not csrf:
             return None  # a page rendered now would mint a CSRF token into the session
-        return ("session", user_id, csrf)
+        return ("session", user_id, version, csrf, _language(scope))
 
-    def _token_user(self, token: str) -> int | None:
-        """The token's user id; a verified signature is remembered until the token expires."""
+    def _token_user(self, token: str) -> CheckedToken | None:
+        """The token's user and version; a verified signature is remembered until it expires."""
         checked = self._checked_tokens.get(token)
         if checked is None:
             checked = self.tokens.check(token)
@@ -149,8 +164,7 @@ class ReadCache:
             if len(self._checked_tokens) >= 10_000:
                 self._checked_tokens.clear()
             self._checked_tokens[token] = checked
-        user_id, expires = checked
-        return user_id if time.time() < expires else None
+        return checked if time.time() < checked.expires else None
 
     def _data_version(self) -> tuple[int, tuple[int, int, int]] | None:
         store = self.revision.read()

@@ -18,7 +18,8 @@ from ..domains.referrals import pages as referrals_pages
 from ..domains.regions import api as regions_api
 from ..domains.regions import pages as regions_pages
 from ..domains.users import api as users_api
-from . import auth, evaluation
+from ..domains.users import pages as users_pages
+from . import auth, evaluation, language
 
 
 def routers() -> list[APIRouter]:
@@ -27,5 +28,5 @@ def routers() -> list[APIRouter]:
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
         collaboration_api.router, planning_api.router, planning_api.projects_router, evaluation.api,
         regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
-        planning_pages.router, evaluation.pages,
+        planning_pages.router, evaluation.pages, users_pages.router, language.router,
     ]

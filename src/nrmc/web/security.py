@@ -1,50 +1,61 @@
-"""Credentials the web layer issues: signed API tokens, CSRF tokens, and a login rate limiter.
+"""Credentials the web layer issues and checks: signed API tokens, CSRF tokens, the client's
+address (behind trusted proxies only), and the login throttle's keys.
 
-No table is needed: a bearer token is the user id signed with `Settings.secret_key`
-(itsdangerous, timestamped), and every request re-reads the user, so disabling a user revokes
-their tokens at once. The rate limiter keeps its counts in memory: right for one process; behind
-several workers each counts on its own (put the limit in the reverse proxy there).
+No token table is needed: a bearer token is the user id and the user's session version signed
+with `Settings.secret_key` (itsdangerous, timestamped). Every request re-reads the user, so
+disabling a user, or anything that raises their session version (sign-out, password change,
+new role or scope), revokes their tokens and cookies at once. The login throttle lives in the
+store (domains/users/throttle.py), shared by every worker.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import NamedTuple
 
+from fastapi import Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 TOKEN_SALT = "nrmc.api-token"
 TOKEN_MAX_AGE = 12 * 3600
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class CheckedToken(NamedTuple):
+    user_id: int
+    version: int
+    expires: float  # Unix time
 
 
 class TokenSigner:
-    """Issue and check bearer tokens that carry only the user id and the issue time."""
+    """Issue and check bearer tokens that carry only the user id, session version and time."""
 
     def __init__(self, secret_key: str, max_age: int = TOKEN_MAX_AGE) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
         self.max_age = max_age
 
-    def issue(self, user_id: int) -> str:
-        return self._serializer.dumps({"u": user_id})
+    def issue(self, user_id: int, version: int) -> str:
+        return self._serializer.dumps({"u": user_id, "v": version})
 
     def user_id(self, token: str) -> int | None:
         checked = self.check(token)
-        return checked[0] if checked else None
+        return checked.user_id if checked else None
 
-    def check(self, token: str) -> tuple[int, float] | None:
-        """(user id, expiry as a Unix time) of a valid token, else None."""
+    def check(self, token: str) -> CheckedToken | None:
+        """The token's user, session version and expiry when the signature and age are valid."""
         try:
             data, issued = self._serializer.loads(token, max_age=self.max_age,
                                                   return_timestamp=True)
         except (BadSignature, SignatureExpired):
             return None
-        value = data.get("u") if isinstance(data, dict) else None
-        if not isinstance(value, int):
+        if not isinstance(data, dict):
             return None
-        return value, issued.timestamp() + self.max_age
+        user_id, version = data.get("u"), data.get("v")
+        if not isinstance(user_id, int) or not isinstance(version, int):
+            return None  # tokens issued before session versions existed are void
+        return CheckedToken(user_id, version, issued.timestamp() + self.max_age)
 
 
 def new_csrf_token() -> str:
@@ -55,38 +66,35 @@ def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given and expected) and secrets.compare_digest(str(given), str(expected))
 
 
-@dataclass
-class LoginLimiter:
-    """At most `attempts` failed logins per key in a sliding `window` of seconds.
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
 
-    Keys are the client address and the username, each counted separately, so one address
-    cannot spray many usernames and many addresses cannot hammer one username.
-    """
 
-    attempts: int = 10
-    window: float = 300.0
-    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+def forwarded_client(peer: str, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """The client's address: the peer itself, unless the peer is a trusted proxy; then the
+    nearest address in X-Forwarded-For that is not itself a trusted proxy (read right to left,
+    since each proxy appends the address it saw). Without trusted proxies the header is ignored:
+    anyone can write it."""
+    def is_trusted(text: str) -> bool:
+        address = _address(text)
+        return address is not None and any(address in network for network in trusted)
 
-    def retry_after(self, *keys: str) -> int:
-        """Seconds to wait before another attempt is allowed (0 when allowed now)."""
-        now = time.monotonic()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                failures = self._failures[key]
-                while failures and failures[0] <= now - self.window:
-                    failures.popleft()
-                if len(failures) >= self.attempts:
-                    wait = max(wait, failures[0] + self.window - now)
-        return int(wait) + 1 if wait else 0
+    if not trusted or not forwarded_for or not is_trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if _address(hop) is None:
+            return peer  # a malformed chain: fall back to what we can see
+        if not is_trusted(hop):
+            return hop
+    return hops[0] if hops else peer
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._failures[key].append(now)
 
-    def succeeded(self, username_key: str) -> None:
-        with self._lock:
-            self._failures.pop(username_key, None)
+def client_address(request: Request) -> str:
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_networks
+    chain = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    return forwarded_client(peer, chain, trusted)

@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from ..core.enums import AllianceKind, Specialty, Tier
@@ -81,6 +82,31 @@ def to_json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+LANGUAGE_COOKIE = "nrmc_lang"  # the same name read_cache.py keys on
+
+
+def page_language(context: Context) -> str:
+    request = context.get("request")
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "both") if request is not None else "both"
+    return chosen if chosen in ("zh", "en", "both") else "both"
+
+
+@pass_context
+def tr(context: Context, zh: str, en: str) -> str:
+    """A layout string in the visitor's language: Chinese, English, or both (the default)."""
+    chosen = page_language(context)
+    if chosen == "zh":
+        return zh
+    if chosen == "en":
+        return en
+    return f"{zh} {en}"
+
+
+@pass_context
+def lang(context: Context) -> str:
+    return page_language(context)
+
+
 def template_dirs() -> list[str]:
     dirs = [str(WEB / "templates")]
     dirs += [str(p) for p in sorted(DOMAINS.glob("*/templates")) if p.is_dir()]
@@ -95,5 +121,5 @@ def make_templates(*, min_cell: int) -> Jinja2Templates:
     env.filters.update(num=num, pct=pct, date_zh=date_zh, specialty=specialty_label,
                        tier=tier_label, kind=kind_label, tojson_safe=to_json)
     env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, REFERRAL_ZH=REFERRAL_ZH,
-                       min_cell=min_cell)
+                       min_cell=min_cell, tr=tr, lang=lang)
     return Jinja2Templates(env=env)

@@ -59,3 +59,64 @@
     return chart;
   };
 })();
+
+/* Pages carry no inline script (the Content-Security-Policy forbids it): each chart's data sits
+   in a <script type="application/json" data-chart="map|bars|siting" data-target="ELEMENT-ID">
+   block, drawn here on load and after every htmx swap. */
+(function () {
+  "use strict";
+  function scaled(series) {
+    if (!series.scale) { return series; }
+    var p = Math.pow(10, series.digits || 0);
+    return { name: series.name, data: series.data.map(function (v) {
+      return v === null || v === undefined ? null : Math.round(v * series.scale * p) / p; }) };
+  }
+  var draw = {
+    map: function (el, d) { return window.nrmcMap(el, d.code, d.rows, d.opts); },
+    bars: function (el, d) {
+      var opts = d.opts || {};
+      var categories = opts.batchLabels
+        ? d.categories.map(function (b) { return b ? "第" + b + "批" : "未知"; }) : d.categories;
+      return window.nrmcBars(el, categories, d.series.map(scaled), opts);
+    }
+  };
+  function drawCharts(root) {
+    var blocks = (root || document).querySelectorAll('script[type="application/json"][data-chart]');
+    Array.prototype.forEach.call(blocks, function (block) {
+      var el = document.getElementById(block.getAttribute("data-target"));
+      var kind = draw[block.getAttribute("data-chart")];
+      if (!el || !kind || block.getAttribute("data-drawn")) { return; }
+      block.setAttribute("data-drawn", "1");
+      kind(el, JSON.parse(block.textContent));
+    });
+  }
+  /* Wide tables scroll inside their own box instead of widening the page (375 px phones). */
+  function wrapTables(root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll("main table"), function (table) {
+      var parent = table.parentElement;
+      if (parent && parent.classList.contains("table-wrap")) { return; }
+      var box = document.createElement("div");
+      box.className = "table-wrap";
+      parent.insertBefore(box, table);
+      box.appendChild(table);
+    });
+  }
+  function ready(root) { wrapTables(root); drawCharts(root); }
+  document.addEventListener("DOMContentLoaded", function () {
+    ready(document);
+    /* After a swap, look at the whole page: the new content may be the JSON block itself. */
+    if (window.htmx) { window.htmx.onLoad(function () { ready(document); }); }
+    var toggle = document.querySelector(".nav-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        var open = document.body.classList.toggle("nav-open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+  });
+  /* <select data-autosubmit> submits its form on change (instead of an inline onchange). */
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("select[data-autosubmit]") && t.form) { t.form.submit(); }
+  });
+})();

@@ -64,16 +64,16 @@ class IndicatorRow(BaseModel):
     key: str
     label_zh: str
     label_en: str
-    value: float | None
+    value: int | float | None
     unit: str
-    target: float | None
+    target: int | float | None
     target_direction: str | None = None
     target_source: str = ""
     met: bool | None = None
     projects_reporting: int
     projects_expected: int
     as_of: date | None
-    previous: float | None = None
+    previous: int | float | None = None
     change: float | None = None
     breakdown: dict[str, float] = {}
     source: str = ""

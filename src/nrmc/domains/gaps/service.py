@@ -85,6 +85,9 @@ def import_file(*, session: Session, scope: Scope, path: Path, label: str | None
     the whole file (nothing stored), listing each problem by file, row and field.
     Returns (added, updated)."""
     name = label or str(path)
+    scope.require_write()
+    if not (scope.national or scope.role == Role.provincial_officer):
+        raise Forbidden("gaps are maintained by the national office and each province's officers")
     rows = read_table(path)
     check_columns(Path(name), rows, REQUIRED)
     known = set(session.scalars(select(Region.code)))
@@ -131,7 +134,8 @@ def import_file(*, session: Session, scope: Scope, path: Path, label: str | None
             updated += 1
     session.flush()
     audit.record(session=session, actor=scope.actor, action="gap.import", object_type="gap",
-                 object_id=name, after={"added": added, "updated": updated}, source=source)
+                 object_id=Path(name).name[:64],
+                 after={"file": name, "added": added, "updated": updated}, source=source)
     return added, updated
 
 

@@ -132,6 +132,17 @@ def test_pages_render_without_inline_script(pages, cast):
     assert "新技术" in html and "new technologies" in html
 
 
+def test_a_refused_dashboard_filter_is_shown_beside_its_field(pages):
+    response = pages("admin").get("/programme", params={"as_of": "2018-01-01", "batch": "3"})
+    assert response.status_code == 422
+    html = response.text
+    assert 'value="2018-01-01"' in html and "日期不能早于 2019-01-01" in html
+    assert '<option value="3" selected>' in html
+    reversed_period = pages("admin").get("/programme", params={
+        "period_start": "2025-05-01", "period_end": "2025-04-01"})
+    assert reversed_period.status_code == 422 and "结束日期早于开始日期" in reversed_period.text
+
+
 def test_a_refused_milestone_keeps_what_was_typed(pages, cast):
     client = pages("jiuquan")
     url = f"/milestones/projects/{cast.jiuquan_project}"

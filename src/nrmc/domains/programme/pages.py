@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -17,8 +16,8 @@ from ...web.read_cache import cached_read
 from ...web.render import render
 from ..users.scope import Scope
 from . import service, targets
-from .api import AsOf, BaselineYear, BatchQuery, PeriodDate, ProvinceQuery, build
-from .schemas import Dashboard, TargetIn
+from .api import build
+from .schemas import Dashboard, DashboardQuery, TargetIn
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,42 +40,46 @@ def _chart_data(made: Dashboard) -> dict[str, Any]:
     }
 
 
-def _page(request: Request, session: SessionDep, user: PageUser, template: str, **filters: Any
-          ) -> HTMLResponse:
+Typed = Annotated[str, Query(max_length=20)]
+
+
+def _page(request: Request, session: SessionDep, user: PageUser, template: str,
+          typed: dict[str, str]) -> HTMLResponse:
+    """Validate the form's filters with the shared rules; a refused value is shown beside its
+    field (status 422) with what was typed kept."""
     scope = Scope.for_user(user)
     try:
-        made = build(request, session, scope, **filters)
-    except RequestValidationError as exc:
-        errors = explain(exc.errors(), skip=1)
+        query = DashboardQuery.model_validate({k: v for k, v in typed.items() if v.strip()})
+    except ValidationError as exc:
+        errors = {e.field.split(".")[-1] if e.field != "__root__" else "period_end": e.message
+                  for e in explain(exc)}
         return render(request, "programme/dashboard.html", user, status_code=422, made=None,
-                      errors={e.field: e.message for e in errors}, filters=filters,
-                      provincial=scope.province is not None)
+                      errors=errors, filters=typed, provincial=scope.province is not None)
+    made = build(request, session, scope, **query.model_dump())
     return render(request, template, user, made=made, data=_chart_data(made), query=_query(made),
-                  filters=filters, errors={}, provincial=scope.province is not None,
+                  filters=typed, errors={}, provincial=scope.province is not None,
                   can_edit=scope.role == Role.national_admin)
 
 
 @router.get("/programme", response_class=HTMLResponse)
 @cached_read
-def dashboard(request: Request, session: SessionDep, user: PageUser, as_of: AsOf = None,
-              province: ProvinceQuery = None, batch: BatchQuery = None,
-              period_start: PeriodDate = None, period_end: PeriodDate = None,
-              baseline_year: BaselineYear = service.DEFAULT_BASELINE) -> HTMLResponse:
-    return _page(request, session, user, "programme/dashboard.html", as_of=as_of,
-                 province=province, batch=batch, period_start=period_start,
-                 period_end=period_end, baseline_year=baseline_year)
+def dashboard(request: Request, session: SessionDep, user: PageUser, as_of: Typed = "",
+              province: Typed = "", batch: Typed = "", period_start: Typed = "",
+              period_end: Typed = "", baseline_year: Typed = "") -> HTMLResponse:
+    return _page(request, session, user, "programme/dashboard.html", {
+        "as_of": as_of, "province": province, "batch": batch, "period_start": period_start,
+        "period_end": period_end, "baseline_year": baseline_year})
 
 
 @router.get("/programme/report", response_class=HTMLResponse)
 @cached_read
-def report(request: Request, session: SessionDep, user: PageUser, as_of: AsOf = None,
-           province: ProvinceQuery = None, batch: BatchQuery = None,
-           period_start: PeriodDate = None, period_end: PeriodDate = None,
-           baseline_year: BaselineYear = service.DEFAULT_BASELINE) -> HTMLResponse:
+def report(request: Request, session: SessionDep, user: PageUser, as_of: Typed = "",
+           province: Typed = "", batch: Typed = "", period_start: Typed = "",
+           period_end: Typed = "", baseline_year: Typed = "") -> HTMLResponse:
     """The same figures laid out for printing (A4, no navigation or charts)."""
-    return _page(request, session, user, "programme/report.html", as_of=as_of,
-                 province=province, batch=batch, period_start=period_start,
-                 period_end=period_end, baseline_year=baseline_year)
+    return _page(request, session, user, "programme/report.html", {
+        "as_of": as_of, "province": province, "batch": batch, "period_start": period_start,
+        "period_end": period_end, "baseline_year": baseline_year})
 
 
 @router.get("/programme/targets", response_class=HTMLResponse)

@@ -7,9 +7,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from ...core.inputs import LongText, bounded_number
+from ...core.inputs import LongText, RecordDate, bounded_number, ordered
 
 
 class Direction(StrEnum):
@@ -121,6 +121,22 @@ class Dashboard(BaseModel):
     projects: int = 0
     by_batch: list[Any] = []
     by_province: list[Any] = []
+
+
+class DashboardQuery(BaseModel):
+    """The dashboard's filters as typed into the page's form (blank means default)."""
+
+    as_of: RecordDate | None = None
+    province: str | None = Field(default=None, pattern=r"^\d{2}(\d{4})?$")
+    batch: int | None = Field(default=None, ge=1, le=5)
+    period_start: RecordDate | None = None
+    period_end: RecordDate | None = None
+    baseline_year: int = Field(default=2019, ge=2015, le=2100)
+
+    @model_validator(mode="after")
+    def _period(self) -> DashboardQuery:
+        ordered(self.period_start, self.period_end, end_field="period_end")
+        return self
 
 
 class TargetOut(BaseModel):

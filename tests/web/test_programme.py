@@ -170,3 +170,16 @@ def test_a_gap_upload_with_a_bad_row_names_file_row_and_field(as_user):
                      + files["file"][1].splitlines()[1] + "\n", "text/csv")
     assert as_user("gansu").post("/api/v1/gaps/import", files=files).json() == {"added": 1, "updated": 0}
     assert [g["name"] for g in as_user("gansu").get("/api/v1/gaps").json()] == ["ECMO"]
+
+
+def test_county_medical_communities_show_their_within_county_rate_against_90_percent(as_user, cast):
+    rows = as_user("gansu").get("/api/v1/metrics/within-county").json()
+    jinta = next(r for r in rows if r["alliance_id"] == cast.jinta_alliance)
+    assert jinta["county"] == "620921" and jinta["goal"] == 0.9 and jinta["year"] == 2024
+    if jinta["withheld"]:
+        assert jinta["within_rate"] is None and jinta["met"] is None
+    else:
+        assert 0 <= jinta["within_rate"] <= 1
+        assert jinta["met"] == (jinta["within_rate"] >= 0.9)
+    henan = as_user("henan").get("/api/v1/metrics/within-county").json()
+    assert cast.jinta_alliance not in {r["alliance_id"] for r in henan}

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from nrmc.db import session_scope
 from nrmc.domains.collaboration import ledger
@@ -183,3 +184,53 @@ def test_county_medical_communities_show_their_within_county_rate_against_90_per
         assert jinta["met"] == (jinta["within_rate"] >= 0.9)
     henan = as_user("henan").get("/api/v1/metrics/within-county").json()
     assert cast.jinta_alliance not in {r["alliance_id"] for r in henan}
+
+
+def test_a_trusteeship_report_form_refuses_a_negative_count_and_keeps_the_typing(pages, web_store, cast):
+    from nrmc.domains.trusteeships import service as trusteeships
+    from nrmc.domains.trusteeships.schemas import Grade, TrusteeshipIn
+
+    from .cast import JINTA
+
+    with session_scope(web_store[0]) as session:
+        made = trusteeships.create(session=session, scope=Scope.system(), data=TrusteeshipIn(
+            managing_hospital_code=cast.jiuquan_hospital, managed_hospital_code=JINTA,
+            start_date=date(2023, 1, 1), term_years=5, start_grade=Grade.secondary_b,
+            target_grade=Grade.tertiary_b, goal_deadline=date(2028, 1, 1), posts_planned=10))
+        tid = made.id
+    client = pages("jiuquan")
+    url = f"/trusteeships/{tid}"
+    csrf = page_csrf(client, url)
+    form = {"csrf_token": csrf, "reported_on": "2025-06-30", "grade": "secondary_a",
+            "posts_filled": "6", "outpatients": "-5"}
+    refused = client.post(f"{url}/reports", data=form)
+    assert refused.status_code == 422
+    assert "不能为负数" in refused.text and 'value="-5"' in refused.text
+    saved = client.post(f"{url}/reports", data=form | {"outpatients": "2,400"})
+    assert saved.status_code == 200 and "已保存" in saved.text
+    assert "2,400" in saved.text and "二级甲等" in saved.text
+
+
+def test_a_province_links_a_technology_to_the_gap_it_fills(pages, as_user, web_store, cast):
+    from nrmc.domains.collaboration.models import Technology
+    from nrmc.domains.gaps import service as gaps
+    from nrmc.domains.gaps.schemas import GapIn
+
+    with session_scope(web_store[0]) as session:
+        gap = gaps.create(session=session, scope=Scope.system(), data=GapIn(
+            region_code="620000", level="province", name="经皮冠状动脉介入治疗",
+            identified_on=date(2020, 5, 1), source="甘肃省卫健委 2020 年技术空白清单"))
+        gap_id = gap.id
+        tech_id = session.scalars(select(Technology.id).where(
+            Technology.project_id == cast.jiuquan_project)).first()
+    client = pages("gansu")
+    page = client.get("/gaps")
+    assert 'id="gap-link"' in page.text and "经皮冠状动脉介入治疗" in page.text
+    csrf = page_csrf(client, "/gaps")
+    done = client.post("/gaps/links", data={"csrf_token": csrf, "technology_id": str(tech_id),
+                                             "gap_id": str(gap_id)})
+    assert done.status_code == 200 and "已关联" in done.text
+    summary = as_user("gansu").get("/api/v1/gaps/summary").json()
+    gansu = next(p for p in summary["provinces"] if p["code"] == "620000")
+    assert gansu["technologies"] >= 1 and gansu["gaps_filled"] >= 1
+    assert as_user("henan").get("/api/v1/gaps/summary").json()["provinces"] == []

@@ -199,3 +199,17 @@ def by_project(*, session: Session, scope: Scope, project_ids: list[int] | None 
         query = query.where(Technology.project_id.in_(project_ids))
     return [FillSummary(code=str(pid), name=name, technologies=t, gaps_filled=g)
             for pid, name, t, g in session.execute(query)]
+
+
+def technologies_in(*, session: Session, scope: Scope, province: str) -> list[tuple[int, str, str]]:
+    """(technology id, name, project hospital) of visible projects in a province, for the
+    link form."""
+    from ..projects import service as projects
+
+    return [(tid, name, host) for tid, name, host in session.execute(
+        select(Technology.id, Technology.name, Hospital.name_zh)
+        .join(Project, Project.id == Technology.project_id)
+        .join(Hospital, Hospital.code == Project.project_hospital_code)
+        .where(Project.province_code == codes.province_of(province),
+               projects.visible_clause(scope))
+        .order_by(Hospital.name_zh, Technology.name))]

@@ -8,15 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
-from ...core.inputs import today_beijing
-from ...web.deps import PageUser, SessionDep
+from ...core.enums import Role
+from ...core.inputs import explain, today_beijing
+from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.read_cache import cached_read
 from ...web.render import render
 from ...web.tables import DbId
 from ..users.scope import Scope
 from . import communities, service
-from .schemas import LADDER, Grade, TrusteeshipDetail
+from .schemas import LADDER, Grade, ReportIn, TrusteeshipDetail
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,12 +54,43 @@ def chart_data(t: TrusteeshipDetail) -> dict[str, Any]:
     }
 
 
+def _progress(request: Request, session: SessionDep, user: PageUser, trusteeship_id: int,
+              status_code: int = 200, **extra: Any) -> HTMLResponse:
+    scope = Scope.for_user(user)
+    day: date = today_beijing()
+    t = service.detail(session=session, scope=scope, trusteeship_id=trusteeship_id, as_of=day)
+    extra.setdefault("errors", {})
+    extra.setdefault("typed", {})
+    return render(request, "trusteeships/progress.html", user, status_code=status_code, t=t,
+                  data=chart_data(t), grade_zh={g.value: g.label_zh for g in Grade},
+                  grades=list(Grade), today=day,
+                  can_write=scope.role not in (Role.national_analyst, Role.clinician), **extra)
+
+
 @router.get("/trusteeships/{trusteeship_id}", response_class=HTMLResponse)
 @cached_read
 def progress_page(trusteeship_id: DbId, request: Request, session: SessionDep,
                   user: PageUser) -> HTMLResponse:
-    day: date = today_beijing()
-    t = service.detail(session=session, scope=Scope.for_user(user), trusteeship_id=trusteeship_id,
-                       as_of=day)
-    return render(request, "trusteeships/progress.html", user, t=t, data=chart_data(t),
-                  grade_zh={g.value: g.label_zh for g in Grade})
+    return _progress(request, session, user, trusteeship_id)
+
+
+REPORT_FIELDS = ("reported_on", "grade", "posts_filled", "departments_opened", "technologies",
+                 "outpatients", "surgeries")
+
+
+@router.post("/trusteeships/{trusteeship_id}/reports", response_class=HTMLResponse)
+async def report_form(trusteeship_id: DbId, request: Request, session: SessionDep,
+                      user: PageUser, source: SourceDep) -> HTMLResponse:
+    """Form post of one progress report: refused values are shown beside their fields and what
+    was typed is kept; a stored report is audited."""
+    form = await request.form()
+    typed = {k: str(form.get(k, ""))[:40] for k in REPORT_FIELDS}
+    try:
+        data = ReportIn.model_validate({k: v for k, v in typed.items() if v.strip()})
+    except ValidationError as exc:
+        return _progress(request, session, user, trusteeship_id, status_code=422, typed=typed,
+                         errors={e.field: e.message for e in explain(exc)})
+    service.add_report(session=session, scope=Scope.for_user(user), trusteeship_id=trusteeship_id,
+                       data=data, source=source)
+    session.commit()
+    return _progress(request, session, user, trusteeship_id, saved=data.reported_on)

@@ -190,3 +190,10 @@ def test_coverage_matrix_shows_where_the_programme_has_no_centre(db):
     assert gansu["total"] >= 1 and beijing["total"] == 0
     assert matrix["gaps"] > 0
     assert [r["code"] for r in service.coverage(session=db, scope=GANSU)["rows"]] == ["620000"]
+
+
+def test_national_targets_judge_only_the_whole_programme(db):
+    assert _values(db)["planned_beds"].met is not None
+    assert _values(db, GANSU)["planned_beds"].met is None
+    batch = service.View(as_of=AS_OF, period_start=VIEW.period_start, period_end=AS_OF, batch=1)
+    assert _values(db, view=batch)["planned_beds"].met is None

@@ -112,6 +112,7 @@ class Dashboard(BaseModel):
     baseline_year: int
     province: str | None
     batch: int | None
+    national: bool = True  # whole programme in view: rows are judged against the targets
     newest_data: date | None
     indicators: list[IndicatorRow]
     batches: list[BatchTimeline]

@@ -174,19 +174,22 @@ def dashboard(*, session: Session, scope: Scope, view: View,
     _outflow_indicator(view, approved, outflow_rows, n_all, put)
 
     saved = target_service.all_targets(session=session)
+    # Targets are national: a province's or a batch's figures are shown beside them, not judged.
+    national = scope.national and not view.province and view.batch is None
     out = []
     for key in BY_KEY:
         row = rows[key]
         t = saved.get(key)
         if t is not None:
             row.target, row.target_direction, row.target_source = t.target, t.direction, t.source
-            if row.value is not None:
+            if row.value is not None and national:
                 row.met = row.value >= t.target if t.direction == "at_least" else row.value <= t.target
         out.append(row)
     newest = newest_date(session=session, ids=ids, as_of=view.as_of)
     return Dashboard(
         as_of=view.as_of, period_start=view.period_start, period_end=view.period_end,
         baseline_year=view.baseline_year, province=view.province, batch=view.batch,
+        national=national,
         newest_data=max([d for d in (newest, newest_milestone) if d is not None], default=None),
         indicators=out, batches=_batches(registry, status), provinces=_provinces(session, approved),
         not_reported=not_reported(session=session, ids=ids, opened=opened, as_of=view.as_of),

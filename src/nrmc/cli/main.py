@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import db, demo, evaluate, ops, referrals, registry, report, serve, users, visits
+from . import db, demo, evaluate, ops, programme, referrals, registry, report, serve, users, visits
 from .flows import app as flows_app
 from .plan import app as plan_app
 
@@ -31,6 +31,7 @@ app.add_typer(referrals.app, name="referrals")
 app.add_typer(plan_app, name="plan")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(report.app, name="report")
+app.add_typer(programme.app, name="programme")
 
 
 @app.command()

@@ -37,6 +37,7 @@ def test_demo_national_figures_are_of_the_published_order(demo_db):
     assert 300 <= v["rare_disease_cases"] <= 5_000  # published: 1,200
     assert v["new_technologies"] >= 500 and v["gaps_filled"] >= 50
     assert made.not_reported  # some centres are silent in the last month
+    assert made.synthetic  # the dashboard says it shows synthetic rows
     rows = {r.key: r for r in made.indicators}
     assert rows["outpatients"].change is not None and rows["outpatients"].change > 0
 

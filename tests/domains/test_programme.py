@@ -197,3 +197,9 @@ def test_national_targets_judge_only_the_whole_programme(db):
     assert _values(db, GANSU)["planned_beds"].met is None
     batch = service.View(as_of=AS_OF, period_start=VIEW.period_start, period_end=AS_OF, batch=1)
     assert _values(db, view=batch)["planned_beds"].met is None
+
+
+def test_a_dashboard_on_real_rows_does_not_claim_to_be_synthetic(db):
+    project = _project(db, "620000")
+    _activity(db, project, ActivityKind.outpatient, 3, date(2025, 3, 1))
+    assert service.dashboard(session=db, scope=SYSTEM, view=VIEW).synthetic is False

@@ -47,7 +47,7 @@ MORE_TECHNIQUES = [
 ]
 ALL_TECHNIQUES = TECHNIQUES + MORE_TECHNIQUES
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰晨曦宇浩然峰琳颖博文斌"
-NOTE = "synthetic demo"
+NOTE = "synthetic demo"  # programme.service.SYNTHETIC_NOTE reads it
 
 
 def build(session: Session, *, seed: int) -> str:

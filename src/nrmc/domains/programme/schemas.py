@@ -113,6 +113,7 @@ class Dashboard(BaseModel):
     province: str | None
     batch: int | None
     national: bool = True  # whole programme in view: rows are judged against the targets
+    synthetic: bool = False  # rows in view include the demo's synthetic rows
     newest_data: date | None
     indicators: list[IndicatorRow]
     batches: list[BatchTimeline]

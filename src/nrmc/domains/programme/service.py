@@ -42,6 +42,7 @@ PERIOD_KINDS = (ActivityKind.outpatient, ActivityKind.surgery, ActivityKind.rare
 APPROVED = {"approved", "under_construction", "operating", "warning_list"}
 DEFAULT_BASELINE = 2019
 PERIOD_MONTHS = 5  # the published figures cover five months
+SYNTHETIC_NOTE = "synthetic demo"  # how the demo marks the ledger rows it makes
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,13 @@ def dashboard(*, session: Session, scope: Scope, view: View,
                 row.met = row.value >= t.target if t.direction == "at_least" else row.value <= t.target
         out.append(row)
     newest = newest_date(session=session, ids=ids, as_of=view.as_of)
+    synthetic = bool(session.scalar(select(
+        select(Milestone.id).where(Milestone.project_id.in_(ids), Milestone.synthetic.is_(True))
+        .exists())) or session.scalar(select(
+            select(Activity.id).where(Activity.project_id.in_(ids), Activity.note == SYNTHETIC_NOTE)
+            .exists())))
     return Dashboard(
+        synthetic=synthetic,
         as_of=view.as_of, period_start=view.period_start, period_end=view.period_end,
         baseline_year=view.baseline_year, province=view.province, batch=view.batch,
         national=national,

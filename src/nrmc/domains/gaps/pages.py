@@ -27,7 +27,7 @@ def _context(session: SessionDep, scope: Scope, province: str | None, level: str
                                                     Role.hospital_manager)
     return {"gaps": service.list_gaps(session=session, scope=scope, province=province, level=level),
             "technologies": service.technologies_in(session=session, scope=scope, province=where)
-            if can_link else [],
+            if can_link and where is not None else [],
             "link_gaps": service.list_gaps(session=session, scope=scope, province=where)
             if can_link else [],
             "provinces": service.by_province(session=session, scope=scope),

@@ -115,8 +115,9 @@ def _milestones(session: Session, rng: random.Random, projects: list[Project],
                      "opened", "acceptance"):
             if slow and kind in ("construction_start", "building_completed"):
                 delay += rng.randint(30, 200)
-            actual = _shift(plan[kind], delay + (rng.randint(-10, 10) if kind not in
-                                                 ("approval", "site_visit") else 0))
+            # mostly on time or early; one milestone in seven slips by up to three weeks
+            jitter = rng.randint(1, 21) if rng.random() < 0.15 else -rng.randint(0, 15)
+            actual = _shift(plan[kind], delay + jitter)
             if kind in ("approval", "site_visit"):
                 actual = plan[kind]
             done = actual if actual <= today else None

@@ -36,15 +36,15 @@ def programme(request: Request, session: SessionDep, user: PageUser,
     if late_only:
         found = [t for t in found if t.late]
     rows: list[dict[str, Any]] = []
-    for t in found:
+    for t in found:  # one row per project: its opening, planned against actual
         for m in t.milestones:
-            if m.kind in ("opened", "construction_start", "acceptance"):
-                rows.append({"row": f"#{t.project_id} {m.label.split()[0]}", "label": t.name,
+            if m.kind == "opened" and m.seq == 1:
+                rows.append({"row": f"#{t.project_id} {t.name[:12]}", "label": t.name,
                              "planned_on": m.planned_on, "actual_on": m.actual_on, "late": m.late})
     start: date = min((r["planned_on"] for r in rows), default=day)
     return render(request, "milestones/programme.html", user, timelines=found, batch=batch,
                   late_only=late_only, as_of=day,
-                  data={"rows": rows[:240], "as_of": day, "start": start})
+                  data={"rows": rows, "as_of": day, "start": start, "row_height": 16})
 
 
 def _project_context(session: SessionDep, scope: Scope, project_id: int) -> dict[str, Any]:

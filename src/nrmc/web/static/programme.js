@@ -46,6 +46,9 @@
   function milestones(d) {
     var el = document.getElementById("timeline");
     if (!el) { return; }
+    if (d.row_height) {  /* one row per project: grow the chart with the list */
+      el.style.height = Math.max(300, d.rows.length * d.row_height + 90) + "px";
+    }
     var chart = echarts.init(el);
     var day = 86400000;
     var planned = [], actual = [], late = [];

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from .db import session_scope
 from .db.migrate import upgrade
+from .domains.programme import targets
 from .domains.projects import roster
 from .domains.regions import service as regions
 
@@ -29,4 +30,5 @@ def upgrade_workspace(engine: Engine) -> UpgradeReport:
         added_regions = regions.seed(session=session)
         session.flush()
         added_projects = roster.seed(session=session)
+        targets.seed(session=session)
     return UpgradeReport(added_regions, added_projects)

@@ -43,6 +43,8 @@ AREAS: dict[str, tuple[str, str, str]] = {
     "referrals": ("referrals", "app", "Two-way referrals (双向转诊): requested → accepted | "
                                       "rejected → scheduled → arrived → completed → returned, "
                                       "or cancelled."),
+    "programme": ("programme", "app", "Programme office: national indicators against targets, gap "
+                                      "lists."),
     "plan": ("plan", "app", "Plan centres: siting, accessibility, catchments, beds, scenarios."),
     "evaluate": ("evaluate", "app", "Evaluate centres: before/after and "
                                     "difference-in-differences on patient outflow"),

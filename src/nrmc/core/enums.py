@@ -220,12 +220,13 @@ class ActivityKind(StrEnum):
     lecture = "lecture"
     training = "training"
     teleconsultation = "teleconsultation"
+    rare_disease = "rare_disease"
 
     @property
     def label_zh(self) -> str:
         return {"surgery": "手术", "outpatient": "门诊", "consultation": "会诊/多学科会诊",
                 "ward_round": "查房", "lecture": "讲座", "training": "培训",
-                "teleconsultation": "远程会诊"}[self.value]
+                "teleconsultation": "远程会诊", "rare_disease": "罕见病"}[self.value]
 
 
 class GapLevel(StrEnum):

@@ -302,6 +302,12 @@ PLAIN_REASONS_ZH: dict[str, str] = {
     "a surgery needs a grade 1-4": "手术须填写 1–4 级",
     "only surgeries have a grade": "只有手术才有级别",
     "only consultations can be flagged as complex cases": "只有会诊可标为疑难病例",
+    "a hospital cannot manage itself": "托管医院与被托管医院不能相同",
+    "the target grade must be above the start grade": "目标等级须高于起始等级",
+    "the term is at least one year": "托管期限至少一年",
+    "a target needs its source": "目标值须注明来源",
+    "verification must be V, P or U": "核实状态须为 V、P 或 U",
+    "give actual_on, planned_on or note": "请填写实际日期、计划日期或备注",
 }
 
 

@@ -17,6 +17,7 @@ from ..domains.regions import service as regions
 from ..flows.synth import write_synthetic_dataset
 from ..workspace import upgrade_workspace
 from . import alliances, network, operations, users
+from . import programme as programme_demo
 
 Progress = Callable[[str], None]
 
@@ -62,6 +63,8 @@ def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024, rows: in
         ids = alliances.build(session)
         report.steps["alliances"] = f"alliances {', '.join(map(str, ids))}"
         report.steps["operations"] = operations.build(session, seed=seed)
+        say("building the programme layer: milestones, ledgers, gaps, trusteeships")
+        report.steps["programme"] = programme_demo.build(session, seed=seed)
         report.steps["users"] = users.build(session)
     say(f"generating {rows:,} synthetic discharges {DEMO_YEARS[0]}–{DEMO_YEARS[-1]}")
     with session_scope(engine) as session:

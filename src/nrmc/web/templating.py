@@ -76,6 +76,24 @@ def kind_label(value: str) -> str:
         return value
 
 
+def indicator_value(value: Any, unit: str = "") -> str:
+    """An indicator as the programme pages print it: shares and changes as percentages."""
+    if value is None:
+        return "—"
+    if unit == "change":
+        return f"{float(value) * 100:+.1f}%"
+    if unit == "share":
+        return f"{float(value) * 100:.1f}%"
+    return num(round(float(value)))
+
+
+def indicator_change(value: Any, unit: str = "") -> str:
+    """Change on a year before: percentage points for shares, per cent otherwise."""
+    if value is None:
+        return ""
+    return f"{float(value) * 100:+.1f} pp" if unit == "share" else f"{float(value) * 100:+.1f}%"
+
+
 def to_json(value: Any) -> Markup:
     """JSON safe to embed in a <script> block (no closing-tag or comment sequences)."""
     text = json.dumps(value, ensure_ascii=False, default=str)
@@ -119,7 +137,8 @@ def make_templates(*, min_cell: int) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(template_dirs()),
                       autoescape=select_autoescape(["html"]), auto_reload=False)
     env.filters.update(num=num, pct=pct, date_zh=date_zh, specialty=specialty_label,
-                       tier=tier_label, kind=kind_label, tojson_safe=to_json)
+                       tier=tier_label, kind=kind_label, tojson_safe=to_json,
+                       indicator=indicator_value, change=indicator_change)
     env.globals.update(STATUS_ZH=STATUS_ZH, ROLE_ZH=ROLE_ZH, REFERRAL_ZH=REFERRAL_ZH,
                        min_cell=min_cell, tr=tr, lang=lang)
     return Jinja2Templates(env=env)

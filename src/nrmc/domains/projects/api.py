@@ -110,10 +110,3 @@ def programme_summary(session: SessionDep, scope: ApiScope) -> ProgrammeSummary:
     batches = [BatchCount(batch=b, projects=n) for b, n in
                sorted(by_batch.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
     return ProgrammeSummary(projects=sum(by_batch.values()), by_batch=batches, by_province=provinces)
-
-
-@router.get("/api/v1/metrics/programme", response_model=ProgrammeSummary, tags=["metrics"])
-@cached_read
-def get_programme_summary(session: SessionDep, scope: ApiScope) -> ProgrammeSummary:
-    """Visible projects counted by batch and by province."""
-    return programme_summary(session, scope)

@@ -8,6 +8,11 @@ statistical code; all are normalised to six digits.
 from __future__ import annotations
 
 from .enums import Level
+from .errors import Unprocessable
+
+
+class InvalidCode(Unprocessable, ValueError):
+    """A division code that cannot be one (the web answers 422; callers may catch ValueError)."""
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
 
@@ -20,19 +25,19 @@ def normalize(code: str | int) -> str:
     """Return the 6-digit form of a division code, or raise ValueError naming the input."""
     text = str(code).strip()
     if not text.isdigit():
-        raise ValueError(f"division code {code!r} is not numeric")
+        raise InvalidCode(f"division code {code!r} is not numeric")
     if len(text) == 2:
         text += "0000"
     elif len(text) == 4:
         text += "00"
     elif len(text) == 12:
         if text[6:] != "000000":
-            raise ValueError(f"division code {code!r} is below county level")
+            raise InvalidCode(f"division code {code!r} is below county level")
         text = text[:6]
     if len(text) != 6:
-        raise ValueError(f"division code {code!r} must have 2, 4, 6 or 12 digits")
+        raise InvalidCode(f"division code {code!r} must have 2, 4, 6 or 12 digits")
     if text[:2] == "00":
-        raise ValueError(f"division code {code!r} has no province part")
+        raise InvalidCode(f"division code {code!r} has no province part")
     return text
 
 

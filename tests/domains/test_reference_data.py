@@ -37,6 +37,13 @@ def test_a_roster_hospital_on_the_list_is_not_duplicated_and_takes_the_lists_poi
     assert twins == 1
     # A rename: the list calls 瑞金医院 by its older name; still one hospital.
     assert not db.scalar(select(Hospital.code).where(Hospital.name_zh == "上海交通大学附属瑞金医院"))
+    # A project hospital whose brackets give its other name is that hospital, not a second one …
+    jiuquan = db.scalars(select(Hospital).where(
+        Hospital.name_zh == "上海市第一人民医院酒泉医院（酒泉市人民医院）")).one()
+    assert jiuquan.code.startswith("NRMC-P") and "point from grade-3A list" in jiuquan.source
+    assert not db.scalar(select(Hospital.code).where(Hospital.name_zh == "酒泉市人民医院"))
+    # … but a host named with 依托 stays its own hospital.
+    assert db.scalar(select(Hospital.code).where(Hospital.name_zh == "安徽省立医院"))
 
 
 def test_upgrading_an_older_store_brings_census_figures_and_the_list_once(engine):

@@ -2,7 +2,8 @@
 
 Each row is a real hospital (tier tertiary, grade a, `synthetic` false) whose `source` names the
 list and its row. A programme-roster hospital that is the same hospital as a row (same name, a
-listed alias, or a known rename below) is not duplicated: the roster keeps its code and region and
+listed alias, a known rename below, or the name in its own brackets: 上海市第一人民医院酒泉医院
+（酒泉市人民医院）) is not duplicated: the roster keeps its code and region and
 takes the list's point. Idempotent: rows already in the store are left as the user may have
 edited them, so an upgraded store gains the list once.
 """
@@ -41,6 +42,19 @@ def name_key(name: str) -> str:
     return name.replace("中医医院", "中医院")
 
 
+def roster_keys(name: str) -> set[str]:
+    """Keys a roster hospital is known by: its name (or the list's older name for it) and any
+    bracketed alias that is a name of its own (（酒泉市人民医院）), not a host (（依托…）)."""
+    keys = {name_key(RENAMED.get(name, name))}
+    for group in re.findall(r"（([^）]*)）", name):
+        for part in re.split(r"[，,、/]", group):
+            if part.strip().startswith("依托"):
+                break  # the host and anything after it name another institution
+            if part.strip():
+                keys.add(name_key(part))
+    return keys
+
+
 def _names(row: dict[str, str]) -> set[str]:
     names = {row["name_zh"], *filter(None, row["aliases"].split(";"))}
     names |= set(re.findall(r"（([^）]*)）", row["full_name_zh"]))
@@ -56,18 +70,22 @@ def seed(*, session: Session) -> tuple[int, int]:
     """Add the list's hospitals that are missing; returns (added, roster hospitals matched)."""
     rows = read_csv("tertiary_hospitals_3a.csv")
     present = set(session.scalars(select(Hospital.code).where(Hospital.code.like("H3A-%"))))
-    roster = {name_key(RENAMED.get(h.name_zh, h.name_zh)): h for h in session.scalars(
-        select(Hospital).where(Hospital.code.like("NRMC-%"), Hospital.synthetic.is_(False)))}
+    roster: dict[str, list[Hospital]] = {}
+    for hospital in session.scalars(select(Hospital).where(
+            Hospital.code.like("NRMC-%"), Hospital.synthetic.is_(False)).order_by(Hospital.code)):
+        for key in roster_keys(hospital.name_zh):
+            roster.setdefault(key, []).append(hospital)
     added: list[dict[str, Any]] = []
     matched = 0
     for row in rows:
-        twin = next((roster[n] for n in _names(row) if n in roster), None)
-        if twin is not None:
+        twins = {h.code: h for n in sorted(_names(row)) for h in roster.get(n, [])}
+        if twins:
             matched += 1
             note = f"point from {LIST_NAME} row {row['code']}"
-            if note not in twin.source:
-                twin.lon, twin.lat = float(row["lon"]), float(row["lat"])
-                twin.source = f"{twin.source}; {note}"[:500]
+            for twin in twins.values():
+                if note not in twin.source:
+                    twin.lon, twin.lat = float(row["lon"]), float(row["lat"])
+                    twin.source = f"{twin.source}; {note}"[:500]
             continue
         if row["code"] in present:
             continue

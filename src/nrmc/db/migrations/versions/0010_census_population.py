@@ -35,6 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("regions") as batch:
-        for column in reversed(COLUMNS):
-            batch.drop_column(column.name)
+    # Plain DROP COLUMN (SQLite ≥ 3.35): a batch copy of `regions` would trip the foreign keys
+    # that hospitals, projects and alliances hold on it.
+    for column in reversed(COLUMNS):
+        op.drop_column("regions", column.name)

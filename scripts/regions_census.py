@@ -190,6 +190,7 @@ def fold_into_targets(regions: dict[str, dict[str, object]], figures: dict[str, 
     for code in figures:
         groups.setdefault(str(regions[code]["parent_code"]), []).append(code)
     xiongan, xiongan_counties, baoding = XIONGAN
+    zoned = {r["code"][:4] + "00" for r in census.values() if r["unit_type"] == "development_zone"}
 
     def target(parent: str) -> tuple[int, int, float]:
         if parent == xiongan:
@@ -226,10 +227,7 @@ def fold_into_targets(regions: dict[str, dict[str, object]], figures: dict[str, 
         weights = [float(figures[c].population) for c in takers]
         gap_urban = t_urban - sum(figures[c].urban for c in members)
         gap_aged = t_aged - sum(figures[c].aged for c in members)
-        has_zones = any(r["unit_type"] == "development_zone" and r["code"][:4] == parent[:4]
-                        for r in census.values()) and parent in census \
-            and census[parent]["level"] == "prefecture"
-        tag = "+zone_folded" if has_zones else "+rescaled"
+        tag = "+zone_folded" if parent in zoned else "+rescaled"
         for code, d_pop, d_urban in zip(takers, _largest_remainder(gap, weights),
                                         _largest_remainder(gap_urban, weights), strict=True):
             fig = figures[code]

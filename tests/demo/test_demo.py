@@ -18,12 +18,31 @@ def demo_db(engine, db, tmp_path):
     return db
 
 
-def test_demo_network_matches_the_2021_national_counts(demo_db):
+def test_demo_network_matches_the_2021_national_counts_below_tertiary(demo_db):
     tiers = Counter(t for (t,) in demo_db.execute(
         select(Hospital.tier).where(Hospital.code.notlike("DEMO-%"))))
-    assert tiers["tertiary"] == 3275 and tiers["secondary"] == 10848 and tiers["primary"] == 12649
+    assert tiers["secondary"] == 10848 and tiers["primary"] == 12649
+    # Tertiary: the real list plus synthetic ones only where the list is empty, so at most 3,275.
+    assert 1100 < tiers["tertiary"] <= 3275
     summary = national_summary(demo_db)
     assert summary["beds_per_1000"] == pytest.approx(6.70, abs=0.01)
+
+
+def test_no_synthetic_tertiary_hospital_stands_in_a_prefecture_with_a_real_one(demo_db):
+    from nrmc.domains.regions.models import Region
+
+    def unit(code: str) -> str:
+        region = demo_db.get(Region, code)
+        parent = demo_db.get(Region, region.parent_code) if region.parent_code else None
+        return parent.code if parent is not None and parent.level == "prefecture" else code
+
+    tertiary = demo_db.execute(select(Hospital.region_code, Hospital.synthetic)
+                               .where(Hospital.tier == "tertiary")).all()
+    real = {unit(c) for c, s in tertiary if not s}
+    synthetic = {unit(c) for c, s in tertiary if s}
+    assert synthetic and real
+    assert not synthetic & real
+    assert "620100" in real and "620100" not in synthetic  # 兰州: real grade-3A hospitals only
 
 
 def test_every_demo_row_is_flagged_synthetic(demo_db):
@@ -49,6 +68,7 @@ def test_same_seed_gives_the_same_network():
     with open_text("regions.csv") as handle:
         table = pd.read_csv(handle, dtype={"code": str, "parent_code": str})
     table["leaf"] = table["leaf"].astype(bool)
-    a = build_network(table, existing_tertiary=127, seed=3)
-    assert a == build_network(table, existing_tertiary=127, seed=3)
-    assert build_network(table, existing_tertiary=127, seed=4) != a
+    a = build_network(table, real_tertiary=["620102"], seed=3)
+    assert a == build_network(table, real_tertiary=["620102"], seed=3)
+    assert build_network(table, real_tertiary=["620102"], seed=4) != a
+    assert not any(r["tier"] == "tertiary" and r["region_code"].startswith("6201") for r in a)

@@ -105,3 +105,31 @@ def test_same_seed_same_data(tmp_path, national):
     ta = pq.read_table(store.dataset_files(tmp_path / "a")[0])
     tb = pq.read_table(store.dataset_files(tmp_path / "b")[0])
     assert ta.equals(tb) and a["tertiary_share"] == b["tertiary_share"]
+
+
+def test_a_tertiary_hospital_without_a_bed_count_pulls_like_a_typical_tertiary_one():
+    """Real grade-3A hospitals carry no beds; they must not pull patients like a 100-bed clinic."""
+    from nrmc.flows.geo import units_table
+    from nrmc.flows.synth_model import BEDS_IF_UNKNOWN, World
+
+    from .conftest import HOSPITALS, REGIONS
+
+    regions = REGIONS.assign(parent_code=REGIONS["parent_code"].fillna(""))
+    no_projects = pd.DataFrame(columns=["id", "batch", "province_code", "city_code", "specialty",
+                                        "project_hospital_code", "output_hospital_code",
+                                        "opening_year"])
+
+    def destination_weights(hospitals: pd.DataFrame):  # type: ignore[no-untyped-def]
+        world = World.build(regions, hospitals, no_projects, units_table(regions),
+                            rows_per_year=1000)
+        return list(world.dest.cum)  # destination-province gravity (tertiary pull by province)
+
+    sized = HOSPITALS.assign(beds=[BEDS_IF_UNKNOWN.get(t, 100.0) if c == "H_SH" else b for c, t, b
+                                   in zip(HOSPITALS["code"], HOSPITALS["tier"], HOSPITALS["beds"],
+                                          strict=True)])
+    unknown = sized.assign(beds=[None if c == "H_SH" else b
+                                 for c, b in zip(sized["code"], sized["beds"], strict=True)])
+    assert destination_weights(unknown) == destination_weights(sized)
+    clinic = sized.assign(beds=[100 if c == "H_SH" else b
+                                for c, b in zip(sized["code"], sized["beds"], strict=True)])
+    assert destination_weights(clinic) != destination_weights(sized)  # the old fill of 100 beds

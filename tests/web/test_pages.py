@@ -53,6 +53,14 @@ def test_drill_down_reaches_the_county_hospitals(pages):
     assert "金塔县人民医院" in county and "township" in county
 
 
+def test_region_page_says_its_population_is_the_2020_census_and_how_it_was_derived(pages):
+    county = pages("gansu").get("/regions/620921").text  # 金塔县: its own census figure
+    assert "121,766" in county or "121766" in county
+    assert "2020 census" in county and "估算 estimate" not in county
+    district = pages("gansu").get("/regions/620102").text  # 城关区 took part of Lanzhou's zones
+    assert "估算 estimate" in district and "census+zone_folded" in district
+
+
 def test_out_of_scope_pages_answer_404(pages, cast):
     assert pages("gansu").get("/regions/410000").status_code == 404
     assert pages("gansu").get(f"/projects/{cast.henan_project}").status_code == 404

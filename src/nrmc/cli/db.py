@@ -15,11 +15,15 @@ app = typer.Typer(help="Operational store (SQLite by default, PostgreSQL via NRM
 
 @app.command()
 def upgrade() -> None:
-    """Migrate to the latest schema and load the real geography and programme roster."""
+    """Migrate to the latest schema and load the real reference data: the geography with 2020
+    census populations, the programme roster and the grade-3A hospitals (existing stores are
+    brought up to date; running it again changes nothing)."""
     report = upgrade_workspace(engine())
     console.print(f"store at [bold]{_safe_url()}[/bold] is at revision "
-                  f"{current_revision(engine())}; added {report.regions_added} regions, "
-                  f"{report.projects_added} projects")
+                  f"{current_revision(engine())}; regions added {report.regions_added}, "
+                  f"updated {report.regions_updated}, retired {report.regions_retired}; "
+                  f"added {report.projects_added} projects, {report.hospitals_added} grade-3A "
+                  "hospitals")
 
 
 @app.command()

@@ -27,7 +27,7 @@ projects = typer.Typer(help="National regional medical centre projects (the rost
 alliances = typer.Typer(help="Medical alliances and their members.", no_args_is_help=True)
 
 REGION_COLUMNS = ["code", "name_zh", "name_en", "level", "parent_code", "lon", "lat",
-                  "population", "population_estimated"]
+                  "population", "population_estimated", "population_method"]
 PROJECT_COLUMNS = ["id", "batch", "output_hospital", "project_hospital", "province_code",
                    "city_code", "specialties", "status", "verification"]
 

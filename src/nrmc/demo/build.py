@@ -53,10 +53,10 @@ def build_demo(settings: Settings, engine: Engine, *, seed: int = 2024, rows: in
         raise RuntimeError(f"the workspace {settings.home} already holds demo data")
     with session_scope(engine) as session:
         say("building the synthetic hospital network")
-        existing = session.scalar(select(func.count()).select_from(Hospital)
-                                  .where(Hospital.tier == Tier.tertiary.value)) or 0
+        real = session.scalars(select(Hospital.region_code).where(
+            Hospital.tier == Tier.tertiary.value, Hospital.synthetic.is_(False))).all()
         network_rows = network.build_network(regions.region_table(session=session),
-                                     existing_tertiary=existing, seed=seed)
+                                             real_tertiary=real, seed=seed)
         session.execute(insert(Hospital), network_rows)
         report.steps["hospitals"] = f"{len(network_rows):,} synthetic hospitals"
         say("building illustrative alliances around Jiuquan")

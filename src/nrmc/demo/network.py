@@ -1,17 +1,22 @@
 """A deterministic synthetic hospital network for the whole country.
 
 Calibration (health_statistics.md, 2021): 3,275 tertiary, 10,848 secondary and 12,649
-first-grade hospitals in total (the real roster hospitals count towards the tertiary figure);
-6.70 beds per 1,000 residents, all carried by this network because it has no separate
-primary-care institutions. Placement follows population: tertiary hospitals go to
-prefecture-level units in proportion to population (the provincial capital weighted ×3, as
-tertiary care concentrates there) and sit in an urban district; secondary and first-grade
-hospitals go to counties in proportion to population. Every row is flagged `synthetic`.
+first-grade hospitals in total; 6.70 beds per 1,000 residents, all carried by this network
+because it has no separate primary-care institutions. Placement follows population (2020 census):
+secondary and first-grade hospitals go to counties in proportion to population. Tertiary
+hospitals are real wherever the registry has them (the grade-3A list and the programme roster):
+the national 3,275 is shared out over prefecture-level units in proportion to population (the
+provincial capital weighted ×3, as tertiary care concentrates there), and only a unit that holds
+no real tertiary hospital receives its share as synthetic ones, in an urban district. The
+national tertiary total therefore falls short of 3,275 by the real list's gaps inside covered
+prefectures; no synthetic tertiary hospital stands where a real one does. Every row is flagged
+`synthetic`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -48,8 +53,11 @@ def _grade(rng: np.random.Generator, tier: Tier, n: int) -> np.ndarray:
     return rng.choice([*shares.keys(), "ungraded"], size=n, p=probs)
 
 
-def build_network(regions: pd.DataFrame, *, existing_tertiary: int, seed: int) -> list[dict[str, Any]]:
-    """Rows for the hospitals table. `regions` is the regions table (see region_table)."""
+def build_network(regions: pd.DataFrame, *, real_tertiary: Iterable[str], seed: int,
+                  ) -> list[dict[str, Any]]:
+    """Rows for the hospitals table. `regions` is the regions table (see region_table);
+    `real_tertiary` the region codes of real tertiary hospitals (their prefecture-level units get
+    no synthetic tertiary hospital)."""
     rng = np.random.default_rng(seed)
     regions = regions.set_index("code", drop=False).rename_axis(None)
     leaves = regions[(regions["leaf"]) & (regions["level"] != "province")]
@@ -67,11 +75,14 @@ def build_network(regions: pd.DataFrame, *, existing_tertiary: int, seed: int) -
         CAPITAL_WEIGHT)
     provinces = regions[regions["level"] == "province"].sort_values("code")
     per_province = _largest_remainder(provinces["population"].to_numpy(dtype=float),
-                                      TARGET[Tier.tertiary] - existing_tertiary)
+                                      TARGET[Tier.tertiary])
     per_unit = pd.Series(0, index=weight.index)
     for province, count in zip(provinces["code"], per_province, strict=True):
         mine = weight[weight.index.str[:2] == province[:2]]
         per_unit[mine.index] = _largest_remainder(mine.to_numpy(), int(count))
+    unit_of = dict(zip(units["code"], units["unit"], strict=True))
+    covered = {unit_of.get(code, code) for code in real_tertiary}
+    per_unit[per_unit.index.isin(list(covered))] = 0
     districts: dict[str, list[str]] = defaultdict(list)
     for code, unit, name in zip(units["code"], units["unit"], units["name_zh"], strict=True):
         if name.endswith("区") or code == unit:

@@ -59,6 +59,10 @@ _OUT_RATE = {"34": .085, "13": .075, "41": .05, "32": .045, "33": .03, "12": .03
 OUT_RATE_DEFAULT = .025
 _PULL = {"11": 8, "31": 8, "33": 2, "32": 1.6, "44": 1.6, "51": 1.5, "12": 1.3, "42": 1.2}
 _TIER_PULL = {"tertiary": 10.0, "secondary": 1.0}
+# Size assumed for a hospital the registry gives no bed count (the real grade-3A and roster
+# hospitals): the demo network's mean size of its tier, so a real hospital pulls patients like a
+# synthetic one of the same tier instead of like a 100-bed clinic.
+BEDS_IF_UNKNOWN = {"tertiary": 1300.0, "secondary": 320.0}
 DISTANCE_DECAY = 1.2
 STAY_BY_TIER = np.array([9.8, 8.6, 7.2])  # tertiary, secondary, primary & below
 COST_PER_DAY = 1186.5  # yuan, 2022 bulletin
@@ -160,8 +164,9 @@ class World:
         region = h["region_code"].astype(str).str.zfill(6).to_numpy()
         tier_name = h["tier"].astype(str).to_numpy()
         hosp_tier = np.select([tier_name == "tertiary", tier_name == "secondary"], [0, 1], 2)
-        beds = pd.to_numeric(h.get("beds", pd.Series(100, index=h.index)), errors="coerce")
-        beds = beds.fillna(100).clip(lower=10).to_numpy(float)
+        beds = pd.to_numeric(h.get("beds", pd.Series(None, index=h.index)), errors="coerce")
+        assumed = pd.Series([BEDS_IF_UNKNOWN.get(t, 100.0) for t in tier_name], index=h.index)
+        beds = beds.fillna(assumed).clip(lower=10).to_numpy(float)
         leaf_code, hosp_leaf = np.unique(region, return_inverse=True)
         hosp_prov = np.array([prov_idx.get(c[:2], -1) for c in region])
         hosp_pref = np.array([pref_idx.get(prefecture_of.get(c, ""), -1) for c in region])

@@ -24,3 +24,12 @@ class Region(Base):
     population: Mapped[int] = mapped_column(Integer)
     population_estimated: Mapped[bool] = mapped_column(Boolean, default=True)
     leaf: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How `population` was obtained (census, census_code:<2020 code>, merged:…, split_from:…,
+    # "+zone_folded"/"+rescaled" suffixes; see the README, "Reference data").
+    population_method: Mapped[str] = mapped_column(String(96), default="", server_default="")
+    population_census: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    urban: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rural: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    share_65_plus: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # "" (own point), "predecessor:<code>", "children" or "parent" (as coords_from_parent).
+    coords_from: Mapped[str] = mapped_column(String(32), default="", server_default="")

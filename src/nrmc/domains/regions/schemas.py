@@ -17,10 +17,16 @@ class RegionOut(BaseModel):
     lat: float
     population: int
     population_estimated: bool
+    population_method: str = ""
 
 
 class RegionDetail(RegionOut):
     coords_from_parent: bool
+    coords_from: str = ""
+    population_census: int | None = None
+    urban: int | None = None
+    rural: int | None = None
+    share_65_plus: float | None = None
     prefecture: RegionOut | None = None
     province: RegionOut | None = None
     children: int = 0

@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import ColumnElement, false, func, insert, select, true
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from ...core import codes
 from ...core.errors import NotFound
-from ...data import read_csv
 from ..users.scope import Scope
 from .models import Region
 from .schemas import RegionDetail, RegionOut
 
 
 def seed(*, session: Session) -> int:
-    """Load the shipped regions table if the store has none; returns rows added."""
-    if session.scalar(select(func.count()).select_from(Region)):
-        return 0
-    rows = read_csv("regions.csv")
-    # Parents before children so foreign keys hold while inserting.
-    order = {"province": 0, "prefecture": 1, "county": 2}
-    rows.sort(key=lambda r: (order[r["level"]], r["code"]))
-    session.execute(
-        insert(Region),
-        [
-            {
-                "code": r["code"], "name_zh": r["name_zh"], "name_en": r["name_en"],
-                "level": r["level"], "parent_code": r["parent_code"] or None,
-                "lon": float(r["lon"]), "lat": float(r["lat"]),
-                "coords_from_parent": r["coords_from_parent"] == "1",
-                "population": int(r["population"]),
-                "population_estimated": r["population_estimated"] == "1",
-                "leaf": r["leaf"] == "1",
-            }
-            for r in rows
-        ],
-    )
-    return len(rows)
+    """Bring the store's regions to the shipped table (see reference.sync); returns rows added."""
+    from .reference import sync
+
+    return sync(session=session).added
 
 
 def get(*, session: Session, code: str) -> Region:

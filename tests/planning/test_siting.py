@@ -307,3 +307,12 @@ def test_lscp_with_an_unreachable_row_is_infeasible():
 def test_row_that_reaches_no_candidate_cannot_be_assigned():
     with pytest.raises(InfeasibleProblem, match="cannot reach"):
         PMedian.from_cost_matrix(np.array([[1.0, 2], [np.inf, np.inf]]), [1, 1], 1)
+
+
+def test_counting_pairs_below_a_level_agrees_past_the_scanned_head():
+    rng = np.random.default_rng(1)
+    wc = rng.uniform(0, 1, (50, 2 * _lagrange.HEAD + 100))
+    sc = _lagrange.SortedCosts(wc)
+    for level in (np.full(50, 0.05), np.full(50, 0.9), rng.uniform(0, 1, 50)):
+        assert sc.count(level).tolist() == (wc < level[:, None]).sum(axis=1).tolist()
+        assert sc.gains(level) == pytest.approx(np.maximum(0, level[:, None] - wc).sum(axis=0))

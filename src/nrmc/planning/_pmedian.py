@@ -111,6 +111,12 @@ def _exact(cost, weights, p, existing, capacities, opts: Options, clock: Deadlin
     if neighbours is None:
         neighbours = m if n * m <= 50_000 else max(16, int(np.ceil(2 * m / p)))
     k = np.minimum(reachable, max(1, int(neighbours)))
+    if start is not None and capacities is None:
+        # make room for the incumbent's assignment (twice its rank): the first round then
+        # rarely needs its overflow, and a second full MIP round is saved
+        assigned = cost[:, start].min(axis=1)
+        rank = (cost < assigned[:, None]).sum(axis=1)
+        k = np.maximum(k, np.minimum(reachable, 2 * (rank + 1)))
     lb, iterations, sel, assign = 0.0, 0, None, None
     while True:
         iterations += 1

@@ -150,22 +150,23 @@ def test_result_is_immutable():
 # --- time limits: one deadline for the whole solve, honest status and gap -----------------------
 
 # A solve stops at its first check after the limit: HiGHS checks its clock between nodes and a
-# numpy step of these sizes takes well under a second, so this tolerance holds on a loaded
+# numpy step of these sizes takes well under a second; the sort and greedy that make a first
+# answer possible always run (0.1 s here at load 6), so this tolerance holds on a loaded
 # 2-core machine.
 LIMIT_TOLERANCE_S = 1.5
 
 
 def test_time_limit_holds_for_the_whole_solve_and_returns_the_best_solution_with_its_gap():
-    cost, w = random_instance(11, n=1500, m=1500)
-    model = PMedian.from_cost_matrix(cost, w, 40)
+    cost, w = random_instance(11, n=1000, m=1000)
+    model = PMedian.from_cost_matrix(cost, w, 30)
     t = time.perf_counter()
     r = model.solve(HighsOptions(time_limit=1.0))
     wall = time.perf_counter() - t
     assert wall <= 1.0 + LIMIT_TOLERANCE_S
     assert r.seconds <= wall
     assert r.status == "time_limit"  # far too large to prove in a second
-    assert len(r.selected) == 40
-    assert r.objective == pytest.approx(float((w * cost[np.arange(1500), r.assignment]).sum()))
+    assert len(r.selected) == 30
+    assert r.objective == pytest.approx(float((w * cost[np.arange(1000), r.assignment]).sum()))
     assert 0 <= r.dual_bound <= r.objective
     assert r.gap == pytest.approx((r.objective - r.dual_bound) / r.objective)
     assert r.gap > 1e-6

@@ -54,7 +54,8 @@ class SitingResult:
     never labelled optimal); ``dual_bound`` is the best proven bound on the optimum and ``gap``
     the relative distance of ``objective`` from it; ``seconds`` is the wall time of the whole
     solve. ``objective`` is always a finite number: rows with zero weight add nothing, even
-    where no open site reaches them.
+    where no open site reaches them. ``iterations`` counts the p-median's MIP rounds (0 when the
+    Lagrangian bound alone proved the answer or the time ran out before the MIP).
     """
 
     model: str

@@ -158,3 +158,19 @@ def test_catchments_from_a_flows_file(tmp_path):
     rows = {row["area_code"]: row for row in json.loads(r.stdout)}
     assert set(rows) == {"640104", "640402"}
     assert rows["640402"]["localization_index"] == pytest.approx(90 / 100)
+
+
+def test_site_time_limit_answers_with_best_sites_status_and_gap(tmp_path):
+    uncapacitated = tmp_path / "cand.csv"  # the same hospitals without the capacity column
+    uncapacitated.write_text("".join(line.rsplit(",", 1)[0] + "\n"
+                                     for line in CANDIDATES.splitlines()), encoding="utf-8")
+    args = ("site", "--specialty", "oncology", "--p", "2", "--objective", "median",
+            "--province", "64", "--candidates", str(uncapacitated), "--demand", "population",
+            "--format", "json", "--no-save")
+    spent = json.loads(run(*args, "--time-limit", "0").stdout)
+    assert spent["status"] == "time_limit"  # no time to prove anything: never "optimal"
+    assert len(spent["selected_codes"]) == 2
+    assert 0 < spent["gap"] <= 1 and spent["seconds"] >= 0
+    full = json.loads(run(*args, "--time-limit", "30").stdout)
+    assert full["status"] == "optimal" and full["gap"] <= 1e-6
+    assert full["objective"] <= spent["objective"] + 1e-6

@@ -22,7 +22,7 @@ from ..planning import accessibility as acc
 from ..planning import beds as bedsmod
 from ..planning import scenarios as sc
 from ..planning.errors import InvalidInput
-from ..planning.siting import MCLP, PMedian, Recapture
+from ..planning.siting import MCLP, HighsOptions, PMedian, Recapture
 from ..planning.travel import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH, matrix_from_pairs, travel_minutes
 from . import plan_inputs as flows_in
 from . import plan_scenario
@@ -186,10 +186,15 @@ def site(
     name: str = typer.Option("", help="label stored with the scenario"),
     save: bool = typer.Option(True, help="save the run as a scenario"),
     user: str | None = plan_scenario.UserOpt,
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", min=0,
+        help="seconds for the whole solve; when they run out the best sites found are given "
+             "with status time_limit and the proven gap (default: solve to proven optimality)"),
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Choose sites by coverage (MCLP), p-median or outflow recapture; saves a run file."""
     plan_scenario.check_user(user, province)
+    limit = HighsOptions(time_limit=time_limit)
     try:
         counties = _counties(province)
         cand = _candidates(candidates, province, real_only=True)
@@ -211,11 +216,11 @@ def site(
             if caps is not None and np.isnan(caps).any():
                 caps = None
             result = PMedian.from_cost_matrix(cost, weights, p, existing=ex_idx,
-                                              capacities=caps).solve()
+                                              capacities=caps).solve(limit)
         else:
             model = Recapture if objective == Objective.recapture else MCLP
             result = model.from_cost_matrix(cost, weights, radius_min, p,
-                                            existing=ex_idx).solve()
+                                            existing=ex_idx).solve(limit)
     except NrmcError as exc:
         fail(exc)
         return
@@ -236,7 +241,7 @@ def site(
                "selected_codes": [s["code"] for s in sites]}
     inputs = {"specialty": specialty, "p_facilities": p, "objective": objective.value,
               "service_radius": radius_min, "province": province, "candidates": candidates,
-              "existing": existing,
+              "existing": existing, "time_limit": time_limit,
               "demand": None if objective == Objective.recapture else source,
               "outflow": source if objective == Objective.recapture else None,
               "year": used_year,

@@ -19,8 +19,8 @@ INF = highspy.kHighsInf
 
 @dataclass(frozen=True)
 class MilpOutcome:
-    status: str  # "optimal" or "time_limit" (with an incumbent)
-    x: np.ndarray
+    status: str  # "optimal" or "time_limit" (``x`` is None when no incumbent was found in time)
+    x: np.ndarray | None
     objective: float
     dual_bound: float
     gap: float
@@ -41,8 +41,14 @@ def solve_milp(
     mip_rel_gap: float = 1e-6,
     threads: int | None = None,
     options: dict | None = None,
+    start: np.ndarray | None = None,
 ) -> MilpOutcome:
-    """Solve ``opt cost·x  s.t.  row_lower ≤ A x ≤ row_upper, bounds, x_j ∈ Z where integer``."""
+    """Solve ``opt cost·x  s.t.  row_lower ≤ A x ≤ row_upper, bounds, x_j ∈ Z where integer``.
+
+    ``start`` is a feasible point handed to HiGHS as its first incumbent. When ``time_limit``
+    runs out the outcome says "time_limit" with the best incumbent (``x`` None if there is
+    none) and the proven dual bound; it is never labelled optimal.
+    """
     a = sp.csr_matrix(a)
     n_rows, n_cols = a.shape
     lp = highspy.HighsLp()
@@ -76,6 +82,11 @@ def solve_milp(
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
     h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=np.float64).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
@@ -83,17 +94,25 @@ def solve_milp(
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if status == highspy.HighsModelStatus.kOptimal:
         label = "optimal"
-    elif status == highspy.HighsModelStatus.kTimeLimit and has_solution:
+    elif status == highspy.HighsModelStatus.kTimeLimit:
         label = "time_limit"
     elif status in (highspy.HighsModelStatus.kInfeasible,):
         raise SolverFailed("HiGHS proved the model infeasible")
     else:
         raise SolverFailed(f"HiGHS stopped with status {h.modelStatusToString(status)!r}")
+    sense = -1.0 if maximize else 1.0
+    if label == "time_limit" and not has_solution:
+        bound = float(info.mip_dual_bound) if integer.any() else -sense * np.inf
+        if not np.isfinite(bound):
+            bound = -sense * np.inf
+        return MilpOutcome(label, None, sense * np.inf, bound, np.inf, seconds)
     x = np.asarray(h.getSolution().col_value, dtype=np.float64)
     objective = float(info.objective_function_value)
     if integer.any():
         bound = float(info.mip_dual_bound)
         gap = float(info.mip_gap)
-    else:
+    elif label == "optimal":
         bound, gap = objective, 0.0
+    else:  # an LP stopped early proves nothing
+        bound, gap = -sense * np.inf, np.inf
     return MilpOutcome(label, x, objective, bound, max(gap, 0.0), seconds)

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _lagrange
+from . import _pmedian
 from . import _validate as v
-from ._highs import INF, solve_milp
-from .errors import InfeasibleProblem, InvalidInput
+from ._clock import Deadline
+from ._highs import INF, MilpOutcome, solve_milp
+from .errors import InfeasibleProblem, InvalidInput, SolverFailed
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,14 @@ class SitingResult:
 
     ``assignment[i]`` is the open column serving row ``i`` (-1 when no open site reaches it, or,
     for coverage models, when the nearest open site is beyond the radius).
+
+    Every result says how far it can be trusted: ``status`` is "optimal" (proven within the
+    requested relative gap) or "time_limit" (the best solution found when the limit ran out,
+    never labelled optimal); ``dual_bound`` is the best proven bound on the optimum and ``gap``
+    the relative distance of ``objective`` from it; ``seconds`` is the wall time of the whole
+    solve. ``objective`` is always a finite number: rows with zero weight add nothing, even
+    where no open site reaches them. ``iterations`` counts the p-median's MIP rounds (0 when the
+    Lagrangian bound alone proved the answer or the time ran out before the MIP).
     """
 
     model: str
@@ -74,12 +83,21 @@ class SitingResult:
 
 
 def _nearest_open(cost: np.ndarray, selected: np.ndarray, radius: float = np.inf) -> np.ndarray:
+    """Each row's cheapest open site; -1 beyond ``radius`` or where no open site is reachable."""
     sub = cost[:, selected]
     best = np.argmin(sub, axis=1)
     best_cost = sub[np.arange(cost.shape[0]), best]
     out = selected[best].astype(np.int64)
-    out[~(best_cost <= radius)] = -1
+    out[~((best_cost <= radius) & np.isfinite(best_cost))] = -1
     return out
+
+
+def _incumbent(out: MilpOutcome, time_limit: float | None) -> np.ndarray:
+    """The solution HiGHS returned; a time limit with none found is an error that says so."""
+    if out.x is None:
+        raise SolverFailed(f"the time limit ({time_limit} s) ran out before HiGHS found any "
+                           "solution; allow more time")
+    return out.x
 
 
 def _selected(x: np.ndarray, m: int) -> np.ndarray:
@@ -120,16 +138,17 @@ class LSCP:
 
     def solve(self, solver: HighsOptions | None = None) -> SitingResult:
         s = solver or HighsOptions()
+        clock = Deadline(s.time_limit)
         n, m = self.cost.shape
         a = sp.csr_matrix((self.cost <= self.service_radius).astype(np.float64))
         lo, hi = _y_bounds(m, self.existing)
         out = solve_milp(np.ones(m), a, np.ones(n), np.full(n, INF), lo, hi,
-                         np.ones(m, dtype=bool), time_limit=s.time_limit,
+                         np.ones(m, dtype=bool), time_limit=clock.remaining(),
                          mip_rel_gap=s.mip_rel_gap, threads=s.threads)
-        sel = _selected(out.x, m)
+        sel = _selected(_incumbent(out, s.time_limit), m)
         return SitingResult("lscp", float(sel.size), v.frozen(sel),
                             v.frozen(_nearest_open(self.cost, sel)), None, float(n),
-                            out.status, out.gap, out.dual_bound, out.seconds)
+                            out.status, out.gap, out.dual_bound, clock.elapsed())
 
 
 @dataclass(frozen=True)
@@ -161,6 +180,7 @@ class MCLP:
 
     def solve(self, solver: HighsOptions | None = None) -> SitingResult:
         s = solver or HighsOptions()
+        clock = Deadline(s.time_limit)
         n, m = self.cost.shape
         within = self.cost <= self.service_radius
         rows = np.flatnonzero((self.weights > 0) & within.any(axis=1))
@@ -183,14 +203,14 @@ class MCLP:
         lo, hi = _y_bounds(m, self.existing)
         out = solve_milp(np.concatenate([np.zeros(m), group_w]), a, row_lo, row_hi,
                          np.concatenate([lo, np.zeros(k)]), np.concatenate([hi, np.ones(k)]),
-                         np.arange(m + k) < m, maximize=True, time_limit=s.time_limit,
+                         np.arange(m + k) < m, maximize=True, time_limit=clock.remaining(),
                          mip_rel_gap=s.mip_rel_gap, threads=s.threads)
-        sel = _selected(out.x, m)
+        sel = _selected(_incumbent(out, s.time_limit), m)
         assign = _nearest_open(self.cost, sel, self.service_radius)
         covered = float(self.weights[assign >= 0].sum())
         return SitingResult(self.name, covered, v.frozen(sel), v.frozen(assign), covered,
                             float(self.weights.sum()), out.status, out.gap, out.dual_bound,
-                            out.seconds)
+                            clock.elapsed())
 
 
 class Recapture(MCLP):
@@ -214,11 +234,11 @@ class PMedian:
     x ∈ {0,1} (each row served by one site, as in spopt); without, x is continuous (it is
     integral at an optimum once y is).
 
-    National instances are solved sparsely and still to proven optimality: each row gets only
-    its k nearest candidates plus an overflow variable priced at the cost of its (k+1)-th
-    nearest, a relaxation of the full model. If no row uses its overflow, the solution is
-    feasible for the full model at the relaxation's value, hence optimal; otherwise k is doubled
-    for the rows that did and the model is solved again.
+    Large instances go through a greedy + interchange incumbent, a Lagrangian bound that
+    closes the sites it proves useless, and a sparse MIP in which each row sees only its k
+    nearest candidates plus an overflow priced at its (k+1)-th nearest (a relaxation; k grows
+    for the rows that use it until none does, which proves optimality). See
+    :mod:`nrmc.planning._pmedian`.
     """
 
     cost: np.ndarray
@@ -234,11 +254,14 @@ class PMedian:
         n, m = c.shape
         w = v.weights(weights, n)
         p, ex = v.p_and_existing(p_facilities, m, existing)
-        reach = np.isfinite(c).any(axis=1)
+        # a row with no weight costs nothing wherever it goes, so only weighted rows must reach
+        # a candidate; an unweighted row that reaches none is left unassigned (-1)
+        reach = np.isfinite(c).any(axis=1) | (w == 0)
         if not reach.all():
             bad = np.flatnonzero(~reach)
-            raise InfeasibleProblem(f"{bad.size} demand row(s) cannot reach any candidate "
-                                    f"(first: {bad[:10].tolist()}); every row must be assigned")
+            raise InfeasibleProblem(f"{bad.size} demand row(s) with weight cannot reach any "
+                                    f"candidate (first: {bad[:10].tolist()}); every such row "
+                                    "must be assigned")
         cap = None
         if capacities is not None:
             cap = v.weights(capacities, m, "capacities") if np.ndim(capacities) else None
@@ -250,125 +273,29 @@ class PMedian:
 
     def solve(self, solver: HighsOptions | None = None, neighbours: int | None = None,
               reduce: bool = True) -> SitingResult:
-        """Solve to proven optimality (within the solver gap).
+        """Solve to proven optimality (within ``mip_rel_gap``) or until ``time_limit``.
 
         ``reduce`` first closes (or opens) the sites a Lagrangian bound proves closed (open) in
         every optimal solution, uncapacitated only; ``neighbours`` is the initial k (default:
-        all candidates when n·m ≤ 50,000, else max(16, 2m/p)).
+        all candidates when n·m ≤ 50,000, else max(16, 2m/p)). The time limit covers the whole
+        solve (heuristic, Lagrangian and every MIP call); when it runs out the result holds the
+        best solution found, status "time_limit" and the gap to the best proven lower bound.
         """
         s = solver or HighsOptions()
-        n, m = self.cost.shape
-        if not reduce or self.capacities is not None or self.p_facilities >= m:
-            return self._solve_exact(s, neighbours)
-        active = self.weights > 0
-        if not active.any():
-            return self._solve_exact(s, neighbours)
-        c = self.cost[active]
-        wc = np.where(np.isfinite(c), self.weights[active, None] * c, _lagrange.BIG)
-        start = _lagrange.heuristic(wc, self.p_facilities, self.existing, passes=30)
-        ub = float(wc[:, start].min(axis=1).sum())
-        if ub >= _lagrange.BIG:
-            return self._solve_exact(s, neighbours)
-        closed, opened, _, _ = _lagrange.reduce(wc, self.p_facilities, self.existing, ub)
-        keep = np.flatnonzero(~closed)
-        if keep.size == m:
-            return self._solve_exact(s, neighbours)
-        fixed = np.flatnonzero(np.isin(keep, self.existing) | opened[keep])
-        sub = PMedian(self.cost[:, keep], self.weights, self.p_facilities, fixed, None)
-        r = sub._solve_exact(s, neighbours)
-        assign = np.where(r.assignment >= 0, keep[np.maximum(r.assignment, 0)], -1)
-        return SitingResult("pmedian", r.objective, v.frozen(keep[r.selected]),
-                            v.frozen(assign), None, r.total_weight, r.status, r.gap,
-                            r.dual_bound, r.seconds, r.iterations)
-
-    def _solve_exact(self, s: HighsOptions, neighbours: int | None) -> SitingResult:
-        n, m = self.cost.shape
-        order = np.argsort(self.cost, axis=1, kind="stable")
-        reachable = np.isfinite(self.cost).sum(axis=1)
-        if neighbours is None:
-            neighbours = m if n * m <= 50_000 else max(16, int(np.ceil(2 * m / self.p_facilities)))
-        k = np.minimum(reachable, max(1, int(neighbours)))
-        iterations = 0
-        while True:
-            iterations += 1
-            out, overflow, x_pairs = self._solve_restricted(order, k, reachable, s)
-            if not overflow.any():
-                break
-            k = np.where(overflow, np.minimum(reachable, 2 * k), k)
-        sel = _selected(out.x, m)
-        if self.capacities is None:
-            assign = _nearest_open(self.cost, sel)
-        else:
-            assign = _nearest_open(self.cost, sel)
-            rows, cols, xv = x_pairs
-            hit = xv > 0.5
-            assign[rows[hit]] = cols[hit]
-        objective = float((self.weights * self.cost[np.arange(n), assign]).sum())
+        clock = Deadline(s.time_limit)
+        out = _pmedian.solve(self.cost, self.weights, self.p_facilities, self.existing,
+                             self.capacities, _pmedian.Options(s.time_limit, s.mip_rel_gap,
+                                                               s.threads),
+                             clock, neighbours, reduce)
+        sel = np.sort(out.selected)
+        assign = _nearest_open(self.cost, sel) if out.assignment is None else out.assignment
+        served = (assign >= 0) & (self.weights > 0)
+        objective = float((self.weights[served] * self.cost[served, assign[served]]).sum())
+        lb = min(max(out.lower_bound, 0.0), objective)  # costs are ≥ 0, so 0 is always a bound
+        gap = (objective - lb) / objective if objective > 0 else 0.0
         return SitingResult("pmedian", objective, v.frozen(sel), v.frozen(assign), None,
-                            float(self.weights.sum()), out.status, out.gap, out.dual_bound,
-                            out.seconds, iterations)
-
-    def _solve_restricted(self, order, k, reachable, s: HighsOptions):
-        n, m = self.cost.shape
-        active = np.flatnonzero(self.weights > 0)
-        ka = k[active]
-        rows = np.repeat(active, ka)
-        starts = np.repeat(np.cumsum(ka) - ka, ka)
-        rank = np.arange(rows.size) - starts
-        cols = order[rows, rank]
-        pair_cost = self.cost[rows, cols]
-        has_u = ka < reachable[active]
-        u_rows = active[has_u]
-        u_cost = self.cost[u_rows, order[u_rows, k[u_rows]]]
-        local = np.full(n, -1)
-        local[active] = np.arange(active.size)
-        na, npairs, nu = active.size, rows.size, u_rows.size
-        # columns: y (m) | x pairs | u ;  rows: assign (na) | link (npairs) | Σy (1) | capacity
-        x0, u0 = m, m + npairs
-        parts_r = [local[rows], local[u_rows], na + np.arange(npairs), na + np.arange(npairs),
-                   np.full(m, na + npairs)]
-        parts_c = [x0 + np.arange(npairs), u0 + np.arange(nu), x0 + np.arange(npairs), cols,
-                   np.arange(m)]
-        parts_v = [np.ones(npairs), np.ones(nu), np.ones(npairs), -np.ones(npairs), np.ones(m)]
-        p_row = np.array([float(self.p_facilities)])
-        lo_r: list[np.ndarray] = [np.ones(na), np.full(npairs, -INF), p_row]
-        hi_r: list[np.ndarray] = [np.ones(na), np.zeros(npairs), p_row]
-        n_rows = na + npairs + 1
-        if self.capacities is not None:
-            parts_r += [n_rows + cols, n_rows + np.arange(m), np.full(m, n_rows + m)]
-            parts_c += [x0 + np.arange(npairs), np.arange(m), np.arange(m)]
-            parts_v += [self.weights[rows], -self.capacities, self.capacities]
-            lo_r += [np.full(m, -INF), np.array([self.weights.sum()])]
-            hi_r += [np.zeros(m), np.array([INF])]
-            n_rows += m + 1
-        a = sp.csr_matrix((np.concatenate(parts_v),
-                           (np.concatenate(parts_r), np.concatenate(parts_c))),
-                          shape=(n_rows, m + npairs + nu))
-        lo, hi = _y_bounds(m, self.existing)
-        n_cols = m + npairs + nu
-        integer = np.zeros(n_cols, dtype=bool)
-        integer[:m] = True
-        if self.capacities is not None:
-            integer[:] = True
-        out = solve_milp(
-            np.concatenate([np.zeros(m), self.weights[rows] * pair_cost,
-                            self.weights[u_rows] * u_cost]),
-            a, np.concatenate(lo_r), np.concatenate(hi_r),
-            np.concatenate([lo, np.zeros(npairs + nu)]),
-            np.concatenate([hi, np.ones(npairs + nu)]),
-            integer, time_limit=s.time_limit, mip_rel_gap=s.mip_rel_gap, threads=s.threads)
-        sel = _selected(out.x, m)
-        open_mask = np.zeros(m, dtype=bool)
-        open_mask[sel] = True
-        overflow = np.zeros(n, dtype=bool)
-        if self.capacities is None:
-            # a row is fine when one of its k nearest is open (its overflow price is ≥ that cost)
-            served = np.zeros(n, dtype=bool)
-            np.logical_or.at(served, rows, open_mask[cols])
-            overflow[active] = ~served[active] & (ka < reachable[active])
-        else:
-            overflow[u_rows] = out.x[u0:] > 0.5
-        return out, overflow, (rows, cols, out.x[x0:u0])
+                            float(self.weights.sum()), out.status, gap, lb, clock.elapsed(),
+                            out.iterations)
 
 
 def _check_capacity(c: np.ndarray, w: np.ndarray, p: int, ex: np.ndarray,

@@ -8,6 +8,8 @@ from ..domains.collaboration.models import (
     Expert,
     ExpertTeam,
     FollowUpAction,
+    LedgerUpload,
+    MonthReview,
     SiteVisit,
     Technology,
     Trainee,
@@ -20,5 +22,6 @@ from ..domains.users.models import User
 from .revision import data_revision
 
 __all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
-           "ExpertTeam", "FollowUpAction", "Hospital", "Project", "Referral", "Region",
+           "ExpertTeam", "FollowUpAction", "Hospital", "LedgerUpload", "MonthReview", "Project",
+           "Referral", "Region",
            "SiteVisit", "Technology", "Trainee", "User", "data_revision"]

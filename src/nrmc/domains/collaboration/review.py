@@ -17,17 +17,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...core.enums import MonthStatus, Role
 from ...core.errors import Conflict, Forbidden, InvalidTransition
 from ...core.inputs import EARLIEST_DATE, today_beijing
 from ..audit import service as audit
+from ..hospitals.models import Hospital
 from ..projects.models import Project
 from ..users.scope import Scope
 from .access import may_record, visible_project, writable_project
-from .models import MonthReview
+from .models import Activity, Dispatch, MonthReview, SiteVisit, Technology, Trainee
 
 MONTH = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 REVIEWERS = frozenset({Role.national_admin, Role.provincial_officer})
@@ -156,3 +157,39 @@ def months_between(start: date, end: date) -> list[str]:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+@dataclass(frozen=True)
+class OverviewLine:
+    project_id: int
+    hospital: str
+    state: MonthState
+    rows: int  # ledger rows dated in the month
+
+
+def overview(*, session: Session, scope: Scope, month: str, limit: int = 500) -> list[OverviewLine]:
+    """Every project the caller reviews, with the month's state and how many ledger rows are
+    dated in it (a fixed handful of grouped queries, whatever the number of projects)."""
+    if scope.role not in REVIEWERS:
+        return []
+    month = parse_month(month)
+    first = date(int(month[:4]), int(month[5:]), 1)
+    last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    projects = session.execute(
+        select(Project.id, Hospital.name_zh).join(Hospital, Hospital.code == Project.project_hospital_code)
+        .where(scope.hospital_clause(Hospital.code, Hospital.region_code))
+        .order_by(Project.id).limit(limit)).all()
+    ids = [p for p, _ in projects]
+    counts: dict[int, int] = {}
+    for model, column in ((Activity, Activity.occurred_on), (Dispatch, Dispatch.start_date),
+                          (Technology, Technology.first_case_on), (Trainee, Trainee.trained_on),
+                          (SiteVisit, SiteVisit.visited_on)):
+        for project_id, n in session.execute(
+                select(model.project_id, func.count()).where(
+                    model.project_id.in_(ids), column >= first, column < last)
+                .group_by(model.project_id)):
+            counts[project_id] = counts.get(project_id, 0) + int(n)
+    found = {r.project_id: r for r in session.scalars(select(MonthReview).where(
+        MonthReview.project_id.in_(ids), MonthReview.month == month))}
+    return [OverviewLine(p, name, _state(month, found.get(p)), counts.get(p, 0))
+            for p, name in projects]

@@ -26,6 +26,6 @@ def routers() -> list[APIRouter]:
         auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
         collaboration_api.router, ledger_entry_api.router, planning.api, evaluation.api,
-        regions_pages.router, projects_pages.router, ledger_pages.router, audit_pages.router, referrals_pages.router,
-        planning.pages, evaluation.pages,
+        regions_pages.router, projects_pages.router, ledger_pages.router, audit_pages.router,
+        referrals_pages.router, planning.pages, evaluation.pages,
     ]

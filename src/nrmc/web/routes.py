@@ -9,6 +9,7 @@ from ..domains.audit import api as audit_api
 from ..domains.audit import pages as audit_pages
 from ..domains.collaboration import api as collaboration_api
 from ..domains.collaboration import entry_api as ledger_entry_api
+from ..domains.collaboration import kpi_pages as ledger_kpi_pages
 from ..domains.collaboration import pages as ledger_pages
 from ..domains.hospitals import api as hospitals_api
 from ..domains.projects import api as projects_api
@@ -26,6 +27,7 @@ def routers() -> list[APIRouter]:
         auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
         collaboration_api.router, ledger_entry_api.router, planning.api, evaluation.api,
-        regions_pages.router, projects_pages.router, ledger_pages.router, audit_pages.router,
+        regions_pages.router, projects_pages.router, ledger_pages.router, ledger_kpi_pages.router,
+        audit_pages.router,
         referrals_pages.router, planning.pages, evaluation.pages,
     ]

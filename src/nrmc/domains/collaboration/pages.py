@@ -57,11 +57,12 @@ def _rows(session: Session, scope: Scope, project: Project, kind: str, page: int
     rows, total = entry.list_rows(session=session, scope=scope, project_id=project.id, kind=spec,
                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     shown = [entry.out(session, spec, r) for r in rows]
-    months = {review.month_of(d) for d in (spec.record_date(r) for r in rows) if d}
+    months = {review.month_of(d) for d in (spec.record_date(r) for r in rows) if d is not None}
     states = review.states(session, project.id, months)
     for item, row in zip(shown, rows, strict=True):
         day = spec.record_date(row)
-        item["_locked"] = bool(day) and states[review.month_of(day)].status == MonthStatus.reviewed
+        item["_locked"] = day is not None and \
+            states[review.month_of(day)].status == MonthStatus.reviewed
     return {"rows": shown, "total": total, "page": page,
             "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)}
 

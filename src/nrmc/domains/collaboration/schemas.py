@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ...core.enums import ActionStatus, ActivityKind, DispatchRole, GapLevel
 from ...core.inputs import (
@@ -20,12 +28,13 @@ from ...core.inputs import (
     ShortText,
     Text,
     YesNo,
-    bounded_number,
+    check_number,
     ordered,
 )
 
 COMPLEX_KINDS = frozenset({ActivityKind.consultation, ActivityKind.teleconsultation})
-Score = bounded_number(0, 100)
+# A site-visit score 0–100 (finite), or none.
+Score = Annotated[float, AfterValidator(lambda v: check_number(v, minimum=0, maximum=100))]
 
 
 class DispatchFields(BaseModel):
@@ -267,6 +276,8 @@ class ProjectKpis(BaseModel):
     ward_rounds: int
     lectures: int
     training_sessions: int
+    teaching_sessions: int
+    rare_disease_cases: int
     training_attendees: int
     technologies: int
     technologies_by_gap: dict[str, int]

@@ -64,8 +64,9 @@ def template(kind: str) -> bytes:
             ws.add_data_validation(check)
             check.add(cells)
         if column.type == "date":
-            for row in range(2, 200):
-                ws.cell(row=row, column=index).number_format = "@"  # dates stay YYYY-MM-DD text
+            # Text cells, so a typed 2025-03-01 stays YYYY-MM-DD and is not turned into a number.
+            ws.column_dimensions[letter].number_format = "@"
+            ws.cell(row=2, column=index).number_format = "@"
     ws.freeze_panes = "A2"
     notes = book.create_sheet("说明 notes")
     notes.append(["第 2 行是示例，可直接覆盖或删除 Row 2 is an example: overwrite or delete it"])

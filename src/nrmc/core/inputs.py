@@ -320,7 +320,7 @@ def explain_one(err: Mapping[str, Any], *, skip: int = 0) -> FieldError:
         zh = PLAIN_REASONS_ZH.get(reason, reason)
         return FieldError(field, code, zh, reason)
     zh_t, en_t = MESSAGES.get(code, (None, None))  # type: ignore[assignment]
-    if zh_t is None:
+    if zh_t is None or en_t is None:
         msg = _safe(err.get("msg", code))
         return FieldError(field, code, msg, msg)
     return FieldError(field, code, _fmt(zh_t, ctx), _fmt(en_t, ctx))

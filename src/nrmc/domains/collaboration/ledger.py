@@ -21,6 +21,7 @@ from ...core.errors import Conflict, Forbidden, ImportRejected, NotFound, RowPro
 from ...core.tabular import check_columns, read_table
 from ..audit import service as audit
 from ..users.scope import Scope
+from . import review
 from .access import visible_project, visible_project_ids, writable_project
 from .models import Activity, Dispatch, Technology, Trainee
 from .schemas import ActivityIn, TechnologyIn, TraineeIn
@@ -66,6 +67,7 @@ def _row(data: ActivityIn, project_id: int) -> Activity:
 def add_activity(*, session: Session, scope: Scope, data: ActivityIn, source: str = "") -> Activity:
     scope.require_write()
     project_id, _ = resolve(session, scope, data)
+    review.check_open(session, project_id, [data.occurred_on])
     activity = _row(data, project_id)
     session.add(activity)
     session.flush()
@@ -117,6 +119,7 @@ def import_activities(*, session: Session, scope: Scope, path: Path) -> int:
         except (Conflict, NotFound, Forbidden) as exc:
             raise _Refused("dispatch_id" if data.dispatch_id is not None else "project_id",
                            str(exc)) from exc
+        _open_month(session, project_id, data.occurred_on, "date")
         return _row(data, project_id)
 
     return _import(session=session, scope=scope, path=path, required=REQUIRED_COLUMNS,
@@ -186,6 +189,7 @@ def add_technology(*, session: Session, scope: Scope, data: TechnologyIn,
                    source: str = "") -> Technology:
     scope.require_write()
     writable_project(session, scope, data.project_id)
+    review.check_open(session, data.project_id, [data.first_case_on])
     tech = _technology(data)
     session.add(tech)
     session.flush()
@@ -219,6 +223,7 @@ def import_technologies(*, session: Session, scope: Scope, path: Path,
             cells["gap_level"] = cells["gap_level"].lower()
         data = TechnologyIn.model_validate(cells)
         _check_project(session, scope, data.project_id, project_id)
+        _open_month(session, data.project_id, data.first_case_on, "first_case_on")
         return _technology(data)
 
     return _import(session=session, scope=scope, path=path,
@@ -234,6 +239,7 @@ def _trainee(data: TraineeIn) -> Trainee:
 def add_trainee(*, session: Session, scope: Scope, data: TraineeIn, source: str = "") -> Trainee:
     scope.require_write()
     writable_project(session, scope, data.project_id)
+    review.check_open(session, data.project_id, [data.trained_on])
     trainee = _trainee(data)
     session.add(trainee)
     session.flush()
@@ -256,10 +262,19 @@ def import_trainees(*, session: Session, scope: Scope, path: Path,
     def build(raw: dict[str, str]) -> Trainee:
         data = TraineeIn.model_validate(_cells(raw, TRAINEE_COLUMNS, project_id))
         _check_project(session, scope, data.project_id, project_id)
+        _open_month(session, data.project_id, data.trained_on, "trained_on")
         return _trainee(data)
 
     return _import(session=session, scope=scope, path=path,
                    required=_required(TRAINEE_REQUIRED, project_id), build=build, noun="trainee")
+
+
+def _open_month(session: Session, project_id: int, day: date, field: str) -> None:
+    """A row dated in a reviewed (locked) month is refused like any other bad row."""
+    try:
+        review.check_open(session, project_id, [day])
+    except review.MonthLocked as exc:
+        raise _Refused(field, str(exc)) from exc
 
 
 def _required(columns: Sequence[str], project_id: int | None) -> list[str]:

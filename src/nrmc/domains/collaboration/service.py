@@ -16,6 +16,7 @@ from ...core.errors import Conflict, NotFound
 from ..audit import service as audit
 from ..hospitals import service as hospitals
 from ..users.scope import Scope
+from . import review
 from .access import visible_project, visible_project_ids, writable_project
 from .models import Dispatch, Expert, ExpertTeam
 from .schemas import DispatchIn, DispatchOut
@@ -53,6 +54,7 @@ def add_dispatch(*, session: Session, scope: Scope, data: DispatchIn, source: st
     """Record a dispatch; Conflict if the expert is already dispatched on any of those days."""
     scope.require_write()
     project = writable_project(session, scope, data.project_id)
+    review.check_open(session, project.id, [data.start_date])
     expert = expert_for(session=session, name=data.name, home_hospital=data.home_hospital,
                         department=data.department, title=data.title)
     clash = session.scalars(select(Dispatch).where(

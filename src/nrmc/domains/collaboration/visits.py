@@ -19,6 +19,7 @@ from ..audit import service as audit
 from ..projects import status as rule
 from ..projects.models import Project
 from ..users.scope import Scope
+from . import review
 from .access import visible_project, writable_project
 from .models import FollowUpAction, SiteVisit
 from .schemas import ActionIn, ActionOut, SiteVisitIn, SiteVisitOut
@@ -27,6 +28,7 @@ from .schemas import ActionIn, ActionOut, SiteVisitIn, SiteVisitOut
 def record_visit(*, session: Session, scope: Scope, data: SiteVisitIn, source: str = "") -> SiteVisit:
     scope.require_write()
     writable_project(session, scope, data.project_id)
+    review.check_open(session, data.project_id, [data.visited_on])
     visit = SiteVisit(project_id=data.project_id, visited_on=data.visited_on, lead=data.lead,
                       members=list(data.members), findings=data.findings, score=data.score,
                       created_at=datetime.now(UTC))

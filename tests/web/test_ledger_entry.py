@@ -4,6 +4,7 @@ naming the field in Chinese and English and stores nothing, and a reviewed month
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -279,3 +280,38 @@ def test_kpis_compare_a_quarter_with_the_same_quarter_a_year_before(as_user, cas
     assert custom["previous_start"] == "2024-08-01" and custom["kpis"]["outpatients"] >= 25
     assert manager.get(f"/api/v1/projects/{project}/kpis/period?period=custom&start=2025-08-01"
                        ).status_code == 409
+
+
+def test_a_row_is_changed_on_the_page_and_a_follow_up_action_marked_done(app, as_user, cast):
+    project = cast.jiuquan_project
+    visit = as_user("jiuquan").post(f"/api/v1/projects/{project}/visits", json=good("visits") | {
+        "visited_on": "2025-08-20", "actions": [
+            {"description": f"整改{i}", "owner": "院办", "due_on": "2025-10-01"} for i in range(4)]}
+    ).json()
+    with TestClient(app) as browser:
+        login(browser, "jiuquan")
+        form = browser.get(f"/projects/{project}/ledger?kind=visits&edit={visit['id']}").text
+        assert f'action="/projects/{project}/ledger/visits/{visit["id"]}/edit"' in form
+        assert 'value="整改3"' in form and 'name="actions-4-description"' in form  # all four, one free
+        fields = dict(re.findall(r'name="([a-z_0-9-]+)" value="([^"]*)"', form))
+        fields["actions-1-done"] = "on"
+        fields["score"] = "88"
+        answer = browser.post(f"/projects/{project}/ledger/visits/{visit['id']}/edit", data=fields,
+                              follow_redirects=False)
+        assert answer.status_code == 303, answer.text[-500:]
+    after = [v for v in as_user("jiuquan").get(f"/api/v1/projects/{project}/visits").json()
+             if v["id"] == visit["id"]][0]
+    assert after["score"] == 88
+    assert [(a["description"], a["status"]) for a in after["actions"]] == [
+        ("整改0", "open"), ("整改1", "done"), ("整改2", "open"), ("整改3", "open")]
+
+
+def test_ledger_pages_carry_no_inline_script_or_event_handlers(app, cast):
+    project = cast.jiuquan_project
+    with TestClient(app) as browser:
+        login(browser, "jiuquan")
+        for path in (f"/projects/{project}/ledger?kind=visits", f"/projects/{project}/ledger/week",
+                     f"/projects/{project}/months", f"/projects/{project}/kpis"):
+            html = browser.get(path).text
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+            assert not re.search(r"\son[a-z]+\s*=", html), path

@@ -71,27 +71,60 @@ def _rows(session: Session, scope: Scope, project: Project, kind: str, page: int
 def ledger_page(project_id: DbId, request: Request, session: SessionDep, user: PageUser,
                 kind: Annotated[str, Query(max_length=20)] = "dispatches",
                 page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-                saved: Annotated[int, Query(ge=0, le=10_000)] = -1) -> HTMLResponse:
+                saved: Annotated[int, Query(ge=0, le=10_000)] = -1,
+                edit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> HTMLResponse:
+    """The kind's form and its rows; `edit` fills the form with one row to change it."""
     scope = Scope.for_user(user)
-    entry.kind_of(kind)
+    spec = entry.kind_of(kind)
     context = _context(session, scope, project_id)
-    return render(request, "ledger/entry.html", user, kind=kind, values={}, errors={},
-                  saved=saved, **context, **_rows(session, scope, context["project"], kind, page))
+    values: dict[str, str] = {}
+    if edit is not None and context["can_record"]:
+        values = _as_form(entry.fields_of(session, spec, entry.get_row(session, scope, project_id,
+                                                                        spec, edit)))
+    return render(request, "ledger/entry.html", user, kind=kind, values=values, errors={},
+                  saved=saved, editing=edit if values else None, action_rows=_action_rows(values),
+                  **context, **_rows(session, scope, context["project"], kind, page))
+
+
+def _as_form(fields: dict[str, Any]) -> dict[str, str]:
+    """A stored row as the form shows it (是/否 for yes/no, 、 between list items)."""
+    out: dict[str, str] = {}
+    for key, value in fields.items():
+        if key == "actions":
+            for i, action in enumerate(value):
+                for name in ("description", "owner", "due_on"):
+                    out[f"actions-{i}-{name}"] = str(action[name] or "")
+                if action["done"]:
+                    out[f"actions-{i}-done"] = "on"
+        elif isinstance(value, bool):
+            out[key] = "是" if value else "否"
+        elif isinstance(value, list):
+            out[key] = "、".join(value)
+        else:
+            out[key] = "" if value is None else str(getattr(value, "value", value))
+    return out
+
+
+def _action_rows(values: dict[str, str]) -> int:
+    """Follow-up action lines on the visit form: every stored one, and one free."""
+    stored = {k.split("-")[1] for k in values if k.startswith("actions-")}
+    return max(ACTION_ROWS, len(stored) + 1)
 
 
 def _refuse(request: Request, session: Session, user: Any, scope: Scope, project_id: int,
             kind: str, values: dict[str, str], errors: dict[str, str], problem: str,
-            status: int) -> HTMLResponse:
+            status: int, editing: int | None = None) -> HTMLResponse:
     session.rollback()
     context = _context(session, scope, project_id)
     return render(request, "ledger/entry.html", user, status_code=status, kind=kind,
-                  values=values, errors=errors, problem=problem, saved=-1, **context,
+                  values=values, errors=errors, problem=problem, saved=-1, editing=editing,
+                  action_rows=_action_rows(values), **context,
                   **_rows(session, scope, context["project"], kind, 1))
 
 
 def _visit_actions(form: dict[str, str]) -> list[dict[str, Any]]:
     actions = []
-    for i in range(ACTION_ROWS):
+    for i in range(_action_rows(form)):
         cells = {k: form.get(f"actions-{i}-{k}", "").strip()
                  for k in ("description", "owner", "due_on")}
         if any(cells.values()):
@@ -152,6 +185,19 @@ def week_save(project_id: DbId, request: Request, session: SessionDep, user: Pag
 def create_row(project_id: DbId, kind: str, request: Request, session: SessionDep,
                user: PageUser, source: SourceDep, form: FormFields) -> Response:
     """Add one row from the page's form."""
+    return _save(request, session, user, source, form, project_id, kind, None)
+
+
+@router.post("/projects/{project_id}/ledger/{kind}/{row_id}/edit", response_class=HTMLResponse,
+             response_model=None)
+def update_row(project_id: DbId, kind: str, row_id: DbId, request: Request, session: SessionDep,
+               user: PageUser, source: SourceDep, form: FormFields) -> Response:
+    """Change one row from the page's form (the whole row is checked again)."""
+    return _save(request, session, user, source, form, project_id, kind, row_id)
+
+
+def _save(request: Request, session: Session, user: Any, source: str, form: dict[str, str],
+          project_id: int, kind: str, row_id: int | None) -> Response:
     scope = Scope.for_user(user)
     spec = entry.kind_of(kind)
     values = form_values(kind, form)
@@ -166,13 +212,18 @@ def create_row(project_id: DbId, kind: str, request: Request, session: SessionDe
             key = f"actions-{parts[1]}-{parts[2]}" if parts[0] == "actions" and len(parts) > 2 \
                 else parts[0]
             errors.setdefault(key, error.message)
-        return _refuse(request, session, user, scope, project_id, kind, form, errors, "", 422)
+        return _refuse(request, session, user, scope, project_id, kind, form, errors, "", 422,
+                       row_id)
     try:
-        entry.create(session=session, scope=scope, project_id=project_id, kind=spec, data=data,
-                     source=source)
+        if row_id is None:
+            entry.create(session=session, scope=scope, project_id=project_id, kind=spec,
+                         data=data, source=source)
+        else:
+            entry.update(session=session, scope=scope, project_id=project_id, kind=spec,
+                         row_id=row_id, data=data, source=source)
     except (Conflict, Forbidden) as exc:
         return _refuse(request, session, user, scope, project_id, kind, form, {}, str(exc),
-                       409 if isinstance(exc, Conflict) else 403)
+                       409 if isinstance(exc, Conflict) else 403, row_id)
     session.commit()
     return RedirectResponse(f"/projects/{project_id}/ledger?kind={kind}&saved=1", status_code=303)
 

@@ -129,8 +129,10 @@ def change_status(
     except (Forbidden, Conflict) as exc:
         session.rollback()
         context = _dashboard_context(session, scope, project_id)
+        # htmx swaps only 2xx answers: the panel with the refusal comes back as 200 to htmx.
+        code = 409 if isinstance(exc, Conflict) else 403
         return render(request, "projects/_status.html", user, status_error=str(exc),
-                      status_code=409 if isinstance(exc, Conflict) else 403, **context)
+                      status_code=200 if request.headers.get("hx-request") else code, **context)
     session.commit()
     context = _dashboard_context(session, scope, project_id)
     return render(request, "projects/_status.html", user, saved=True, **context)

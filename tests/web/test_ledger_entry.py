@@ -315,3 +315,41 @@ def test_ledger_pages_carry_no_inline_script_or_event_handlers(app, cast):
             html = browser.get(path).text
             assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
             assert not re.search(r"\son[a-z]+\s*=", html), path
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_a_ledger_page_costs_the_same_queries_for_a_few_rows_as_for_a_full_page(
+        kind, app, as_user, cast, engine):
+    """No per-row queries: the list is paginated before its rows are built."""
+    from sqlalchemy import event
+
+    project = cast.gansu_other_project
+    admin = as_user("admin")
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(*args) -> None:  # type: ignore[no-untyped-def]
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with TestClient(app) as browser:
+                login(browser, "admin")
+                assert browser.get(f"/projects/{project}/ledger?kind={kind}").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    def add(n: int, offset: int) -> None:
+        for i in range(n):
+            day = f"2023-{(offset + i) // 28 + 1:02d}-{(offset + i) % 28 + 1:02d}"
+            body = good(kind, day) | ({"name": f"专家{kind}{offset + i}", "team": f"队{offset + i}"}
+                                      if kind == "dispatches" else {})
+            assert admin.post(f"/api/v1/projects/{project}/{kind}", json=body).status_code == 201
+
+    add(2, 0)
+    few = statements()
+    add(20, 2)
+    many = statements()
+    assert many == few, f"{kind}: {few} queries for 2 rows, {many} for 20"

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...core.errors import Conflict, NotFound
 from ...core.inputs import today_beijing
@@ -191,7 +191,7 @@ def _apply_dispatch(session: Session, scope: Scope, row: Dispatch, v: dict[str, 
         if v["team"] else None
     row.expert_id, row.team_id, row.role = expert.id, team.id if team else None, v["role"].value
     row.start_date, row.end_date = v["start_date"], v["end_date"]
-    session.expire(row, ["expert"])
+    session.expire(row, ["expert", "team"])
 
 
 def _apply_activity(session: Session, scope: Scope, row: Activity, v: dict[str, Any]) -> None:
@@ -239,6 +239,8 @@ def list_rows(*, session: Session, scope: Scope, project_id: int, kind: Kind, li
     order = getattr(kind.model, kind.date_field)
     base = select(kind.model).where(kind.model.project_id == project_id)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = list(session.scalars(base.order_by(order.desc(), kind.model.id.desc())
-                                .limit(limit).offset(offset)))
+    query = base.order_by(order.desc(), kind.model.id.desc()).limit(limit).offset(offset)
+    if kind.name == "visits":
+        query = query.options(selectinload(SiteVisit.actions))  # one query for every visit's actions
+    rows = list(session.scalars(query))
     return rows, total

@@ -66,6 +66,7 @@ class Dispatch(Base):
     end_date: Mapped[date] = mapped_column(Date)
 
     expert: Mapped[Expert] = relationship(lazy="joined")
+    team: Mapped[ExpertTeam | None] = relationship(lazy="joined")
 
 
 class Activity(Base):

@@ -104,8 +104,7 @@ def list_dispatches(
 
 
 def to_out(session: Session, dispatch: Dispatch) -> DispatchOut:
-    team = session.get(ExpertTeam, dispatch.team_id) if dispatch.team_id else None
-    expert = dispatch.expert
+    team, expert = dispatch.team, dispatch.expert  # both loaded with the dispatch (joined)
     return DispatchOut(
         id=dispatch.id, project_id=dispatch.project_id, expert_id=expert.id, name=expert.name,
         department=expert.department, title=expert.title,

@@ -164,6 +164,14 @@ def fingerprint(kind: str, rows: list[tuple[int, dict[str, str]]]) -> str:
 def preview(*, session: Session, scope: Scope, project_id: int, kind: str, filename: str,
             content: bytes) -> Preview:
     """Check every row as the real write would, and store nothing."""
+    result, _ids = _run(session, scope, project_id, kind, filename, content, keep=False, source="")
+    return result
+
+
+def _run(session: Session, scope: Scope, project_id: int, kind: str, filename: str,
+         content: bytes, *, keep: bool, source: str) -> tuple[Preview, list[int]]:
+    """Read, check and write every row inside a savepoint, each row in its own, collecting
+    every refusal; keep the writes only when asked (`keep`) and every row went in."""
     writable_project(session, scope, project_id)
     spec, sheet = entry.kind_of(kind), SHEETS[kind]
     rows, problems = read_upload(kind, filename, content)
@@ -175,7 +183,7 @@ def preview(*, session: Session, scope: Scope, project_id: int, kind: str, filen
     result = Preview(kind, filename, [PreviewRow(n, v) for n, v in rows], fingerprint(kind, rows),
                      problems, skipped_example=skipped)
     if problems:
-        return result
+        return result, []
     result.already = session.scalars(select(LedgerUpload).where(
         LedgerUpload.project_id == project_id, LedgerUpload.kind == kind,
         LedgerUpload.fingerprint == result.fingerprint)).first()
@@ -186,46 +194,46 @@ def preview(*, session: Session, scope: Scope, project_id: int, kind: str, filen
         except ValidationError as exc:
             for error in explain(exc):
                 row.errors.setdefault(error.field.split(".")[0], error.message)
-    rehearsal = session.begin_nested()
+    ids: list[int] = []
+    if keep and (result.bad_rows or result.already is not None):
+        return result, ids
+    outer = session.begin_nested()
     try:
         for row, data in parsed:
             step = session.begin_nested()
             try:
-                entry.create(session=session, scope=scope, project_id=project_id, kind=spec,
-                             data=data, source="upload preview")
+                ids.append(entry.create(session=session, scope=scope, project_id=project_id,
+                                        kind=spec, data=data, source=source or "upload preview").id)
                 step.commit()
             except NrmcError as exc:
                 step.rollback()
                 row.errors["row"] = str(exc)
     finally:
-        rehearsal.rollback()
-    return result
+        if keep and result.ok:
+            outer.commit()
+        else:
+            outer.rollback()
+    return result, ids if keep and result.ok else []
 
 
 def confirm(*, session: Session, scope: Scope, project_id: int, kind: str, filename: str,
             content: bytes, source: str = "") -> int:
     """Store every row of the upload, or none (ImportRejected lists row, field and reason).
     Returns the rows added: 0 when these rows were uploaded before."""
-    checked = preview(session=session, scope=scope, project_id=project_id, kind=kind,
-                      filename=filename, content=content)
+    checked, ids = _run(session, scope, project_id, kind, filename, content, keep=True,
+                        source=source or filename)
     if not checked.ok:
         raise ImportRejected(filename, [RowProblem(filename, 0, "file", p) for p in checked.problems]
                              + [RowProblem(filename, r.number, f, m) for r in checked.bad_rows
                                 for f, m in r.errors.items()])
     if checked.already is not None:
         return 0
-    spec = entry.kind_of(kind)
-    ids = []
-    for row in checked.rows:
-        data = spec.fields.model_validate(form_values(kind, row.values))
-        ids.append(entry.create(session=session, scope=scope, project_id=project_id, kind=spec,
-                                data=data, source=source or filename).id)
     upload = LedgerUpload(project_id=project_id, kind=kind, fingerprint=checked.fingerprint,
                           filename=filename[:200], rows=len(ids), uploaded_by=scope.actor,
                           uploaded_at=datetime.now(UTC))
     session.add(upload)
     session.flush()
-    audit.record(session=session, actor=scope.actor, action=f"{spec.noun}.upload",
+    audit.record(session=session, actor=scope.actor, action=f"{entry.kind_of(kind).noun}.upload",
                  object_type="ledger_upload", object_id=upload.id,
                  after={"file": filename, "rows": len(ids), "ids": ids[:1000]}, source=source)
     return len(ids)

@@ -35,7 +35,7 @@ def test_dispatch_add_list_and_overlap_refusal(nrmc_env):
     listed = run_json("ops", "dispatch", "list", "--project", JIUQUAN)
     assert [d["id"] for d in listed] == [added["id"]]
     bad = run(*args[:-6], "--from", "2024-05-02", "--to", "2024-05-01")
-    assert bad.exit_code == 2 and "end_date is before start_date" in bad.output
+    assert bad.exit_code == 2 and "end_date: end date is before the start date" in bad.output
 
 
 def test_activity_add_and_import_report_every_bad_row(nrmc_env, tmp_path):

@@ -52,7 +52,7 @@ def test_overlapping_dispatches_of_one_person_are_refused_even_across_projects(d
 
 
 def test_a_dispatch_ending_before_it_starts_is_invalid(db):
-    with pytest.raises(ValidationError, match="end_date is before start_date"):
+    with pytest.raises(ValidationError, match="end date is before the start date"):
         DispatchIn(project_id=1, name="x", home_hospital=SHANGHAI, start_date=date(2024, 2, 1),
                    end_date=date(2024, 1, 1))
 
@@ -68,7 +68,7 @@ def test_activities_cannot_be_dated_outside_their_dispatch(db):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"kind": "outpatient", "count": -1}, "greater than or equal to 0"),
+    ({"kind": "outpatient", "count": -1}, "must not be negative"),
     ({"kind": "surgery"}, "needs a grade"),
     ({"kind": "surgery", "surgery_grade": 5}, "less than or equal to 4"),
     ({"kind": "lecture", "surgery_grade": 2}, "only surgeries"),

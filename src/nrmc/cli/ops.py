@@ -12,6 +12,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from ..core.enums import ActivityKind, DispatchRole, GapLevel
+from ..core.inputs import explain
 from ..domains.collaboration import kpis, ledger, service
 from ..domains.collaboration.models import Technology
 from ..domains.collaboration.schemas import (
@@ -61,9 +62,10 @@ def validated(model: type[BaseModel], **values: Any) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "input"
-            err_console.print(f"[red]error:[/red] {field}: {error['msg']}", highlight=False)
+        # The same bilingual messages as the pages, the API and the uploads (core.inputs).
+        for error in explain(exc):
+            field = "input" if error.field == "__root__" else error.field
+            err_console.print(f"[red]error:[/red] {field}: {error.message}", highlight=False)
         raise typer.Exit(2) from exc
 
 

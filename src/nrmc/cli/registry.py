@@ -7,12 +7,14 @@ from pathlib import Path
 
 import typer
 
-from ..core.enums import Level, Tier
+from ..core.enums import Level, ProjectStatus, Tier
 from ..domains.alliances import service as alliances_service
 from ..domains.hospitals import service as hospitals_service
 from ..domains.hospitals.schemas import IMPORT_COLUMNS as HOSPITAL_COLUMNS
 from ..domains.projects import service as projects_service
+from ..domains.projects import status as status_rule
 from ..domains.regions import service as regions_service
+from ..domains.users.scope import Scope
 from .context import db_session
 from .output import OutputFormat, console, emit, emit_one, export
 
@@ -129,6 +131,24 @@ def projects_show(project_id: int, fmt: OutputFormat = FormatOpt) -> None:
         detail = projects_service.to_detail(
             session, projects_service.get(session=session, project_id=project_id))
     emit_one(detail.model_dump(), fmt)
+
+
+@projects.command("status")
+def projects_status(
+    project_id: int = typer.Argument(..., help="project id (see `nrmc projects list`)"),
+    status: ProjectStatus = typer.Argument(..., help="the new status"),
+    visit: int | None = typer.Option(None, "--visit", help="the site visit justifying approval "
+                                     "or the warning list (see `nrmc ops visit list`)"),
+    reason: str = typer.Option("", help="why (kept in the audit log)"),
+) -> None:
+    """Change a project's status by the same rule as the page and the API: approval and the
+    warning list need a recorded site visit of the project (--visit). Runs as the system
+    (national admin) and is audited."""
+    with db_session() as session:
+        project = status_rule.change_status(session=session, scope=Scope.system(),
+                                            project_id=project_id, status=status, visit_id=visit,
+                                            reason=reason, source="cli")
+        console.print(f"project {project.id}: {project.status}")
 
 
 @projects.command("import")

@@ -220,13 +220,15 @@ class ActivityKind(StrEnum):
     lecture = "lecture"
     training = "training"
     teleconsultation = "teleconsultation"
-    rare_disease = "rare_disease"
+    teaching = "teaching"  # count = teaching sessions held (教学查房, 授课)
+    rare_disease = "rare_disease"  # count = rare-disease cases seen (罕见病)
 
     @property
     def label_zh(self) -> str:
         return {"surgery": "手术", "outpatient": "门诊", "consultation": "会诊/多学科会诊",
                 "ward_round": "查房", "lecture": "讲座", "training": "培训",
-                "teleconsultation": "远程会诊", "rare_disease": "罕见病"}[self.value]
+                "teleconsultation": "远程会诊", "teaching": "教学",
+                "rare_disease": "罕见病"}[self.value]
 
 
 class GapLevel(StrEnum):
@@ -246,6 +248,20 @@ class ActionStatus(StrEnum):
 
     open = "open"
     done = "done"
+
+
+class MonthStatus(StrEnum):
+    """A project's month of ledger rows in the province's review (data approval)."""
+
+    open = "open"
+    submitted = "submitted"
+    reviewed = "reviewed"  # locked: no write dated in the month until reopened
+    returned = "returned"  # sent back to the hospital with a comment
+
+    @property
+    def label_zh(self) -> str:
+        return {"open": "填报中", "submitted": "已提交", "reviewed": "已审核",
+                "returned": "已退回"}[self.value]
 
 
 class ReferralStatus(StrEnum):

@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 BEIJING = timezone(timedelta(hours=8), "CST")
 EARLIEST_DATE = date(2019, 1, 1)
 FUTURE_DAYS = 31
+PLANNED_DAYS = 366
 SHORT_TEXT = 100
 TEXT = 200
 LONG_TEXT = 4000
@@ -168,6 +169,41 @@ Hours = Annotated[float, BeforeValidator(_finite),
 OptionalCount = Annotated[Count | None, BeforeValidator(_blank_to_none)]
 
 
+def _required(value: str) -> str:
+    if not value:
+        raise _error("blank")
+    return value
+
+
+_YES = {"1", "true", "yes", "y", "是", "已完成", "完成", "done"}
+_NO = {"0", "false", "no", "n", "否", "未完成", ""}
+
+
+def _yes_no(value: Any) -> Any:
+    """Yes/no as staff write it in a sheet (是/否, yes/no, 1/0); anything else is refused."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+    return value
+
+
+def check_planned_date(value: date) -> date:
+    """A date that may be planned ahead (an end of a rotation, a due date): up to a year."""
+    return check_date(value, future_days=PLANNED_DAYS)
+
+
+# Required text: the same rules, and not blank once trimmed.
+RequiredShortText = Annotated[str, _text(SHORT_TEXT), AfterValidator(_required)]
+RequiredText = Annotated[str, _text(TEXT), AfterValidator(_required)]
+# Dates that end or fall due in the future (dispatch and training ends, follow-up due dates).
+PlannedDate = Annotated[date, AfterValidator(check_planned_date)]
+YesNo = Annotated[bool, BeforeValidator(_yes_no)]
+MAX_LIST_ITEMS = 100
+
+
 def bounded_count(maximum: int) -> Any:
     """A Count type with its own upper bound (e.g. a surgery grade 1–4 is not a count)."""
     return Annotated[int, BeforeValidator(_integral),
@@ -201,6 +237,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_small": ("不能小于 {minimum}", "must be at least {minimum}"),
     "too_large": ("不能大于 {maximum}", "must be at most {maximum}"),
     "missing": ("必填", "is required"),
+    "blank": ("不能为空", "must not be empty"),
+    "too_long": ("条目太多", "has too many items"),
     "string_too_short": ("不能为空", "must not be empty"),
     "string_too_long": ("太长", "is too long"),
     "string_type": ("必须是文本", "must be text"),

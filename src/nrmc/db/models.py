@@ -8,6 +8,8 @@ from ..domains.collaboration.models import (
     Expert,
     ExpertTeam,
     FollowUpAction,
+    LedgerUpload,
+    MonthReview,
     SiteVisit,
     Technology,
     Trainee,
@@ -25,7 +27,7 @@ from ..domains.users.models import LoginThrottle, User
 from .revision import data_revision
 
 __all__ = ["Activity", "Alliance", "AllianceMember", "AuditEntry", "Dispatch", "Expert",
-           "ExpertTeam", "FollowUpAction", "Gap", "Hospital", "LoginThrottle", "Milestone",
-           "PlanningScenario", "ProgrammeTarget", "Project", "Referral", "Region", "SiteVisit",
-           "Technology", "TechnologyGap", "Trainee", "Trusteeship", "TrusteeshipReport", "User",
-           "data_revision"]
+           "ExpertTeam", "FollowUpAction", "Gap", "Hospital", "LedgerUpload", "LoginThrottle",
+           "Milestone", "MonthReview", "PlanningScenario", "ProgrammeTarget", "Project", "Referral",
+           "Region", "SiteVisit", "Technology", "TechnologyGap", "Trainee", "Trusteeship",
+           "TrusteeshipReport", "User", "data_revision"]

@@ -8,6 +8,9 @@ from ..domains.alliances import api as alliances_api
 from ..domains.audit import api as audit_api
 from ..domains.audit import pages as audit_pages
 from ..domains.collaboration import api as collaboration_api
+from ..domains.collaboration import entry_api as ledger_entry_api
+from ..domains.collaboration import kpi_pages as ledger_kpi_pages
+from ..domains.collaboration import pages as ledger_pages
 from ..domains.gaps import api as gaps_api
 from ..domains.gaps import pages as gaps_pages
 from ..domains.hospitals import api as hospitals_api
@@ -34,8 +37,10 @@ def routers() -> list[APIRouter]:
     return [
         auth.router, users_api.router, regions_api.router, regions_api.metrics, hospitals_api.router,
         projects_api.router, alliances_api.router, audit_api.router, referrals_api.router,
-        collaboration_api.router, planning_api.router, planning_api.projects_router, evaluation.api,
-        regions_pages.router, projects_pages.router, audit_pages.router, referrals_pages.router,
+        collaboration_api.router, ledger_entry_api.router, planning_api.router,
+        planning_api.projects_router, evaluation.api,
+        regions_pages.router, projects_pages.router, ledger_pages.router, ledger_kpi_pages.router,
+        audit_pages.router, referrals_pages.router,
         planning_pages.router, evaluation.pages, users_pages.router, language.router,
         programme_api.router, milestones_api.router, trusteeships_api.router, gaps_api.router,
         programme_pages.router, milestones_pages.router, trusteeships_pages.router,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
-from ...core.errors import NotFound
+from ...core.enums import Role
+from ...core.errors import Forbidden, NotFound
 from ..hospitals.models import Hospital
 from ..projects.models import Project
 from ..users.scope import Scope
@@ -39,3 +40,26 @@ def visible_project_ids(scope: Scope) -> Select[int]:
             .join(output, output.code == Project.output_hospital_code)
             .where(scope.hospital_clause(host.code, host.region_code)
                    | scope.hospital_clause(output.code, output.region_code)))
+
+
+def may_record(session: Session, scope: Scope, project: Project) -> bool:
+    """Who records a project's work: national admins, the admins of the project hospital's
+    province, and the project hospital's own managers; nobody else (not the output hospital,
+    not clinicians, not analysts)."""
+    if scope.role == Role.national_admin:
+        return True
+    if scope.role == Role.provincial_officer and scope.province:
+        host = session.get(Hospital, project.project_hospital_code)
+        return host is not None and host.region_code[:2] == scope.province
+    return scope.role == Role.hospital_manager and scope.hospital == project.project_hospital_code
+
+
+def writable_project(session: Session, scope: Scope, project_id: int) -> Project:
+    """The project if the caller may record its work; NotFound outside the scope (as for a
+    read), Forbidden when visible but not theirs to write."""
+    project = visible_project(session, scope, project_id)
+    if not may_record(session, scope, project):
+        raise Forbidden("only the project hospital's managers and the provincial and national "
+                        "admins may record this project's work / 只有项目医院管理员及省级、国家级管理员"
+                        "可以填报本项目")
+    return project

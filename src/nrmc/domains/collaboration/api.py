@@ -12,11 +12,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from ...core.enums import MonthStatus
 from ...web.deps import ApiScope, SessionDep
 from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, DbId, FormatQuery, Limit, Offset, Page, TableFormat, download
 from ..users.scope import Scope
-from . import kpis, ledger, service, visits
+from . import kpis, ledger, periods, review, service, visits
+from .periods import PeriodKind
 from .schemas import DispatchOut, ProjectKpis, SiteVisitOut, TechnologyOut
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["operations"])
@@ -89,6 +91,60 @@ def on_site_by_month(session: Session, scope: Scope, project_id: int,
 def get_kpis(project_id: DbId, session: SessionDep, scope: ApiScope, year: Year = None) -> KpiReport:
     """KPIs for `year` with year on year, or for all time without `year`."""
     return kpi_report(session, scope, project_id, year)
+
+
+class MonthState(BaseModel):
+    month: str
+    status: MonthStatus
+
+
+class PeriodReport(BaseModel):
+    """KPIs of a month, quarter, year or custom range, beside the same period a year before,
+    with each month's review state (which figures the province has reviewed)."""
+
+    period: str
+    kind: PeriodKind
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    kpis: ProjectKpis
+    previous: ProjectKpis
+    year_on_year: dict[str, YearOnYear]
+    months: list[MonthState]
+    reviewed_months: int
+
+
+def period_report(session: Session, scope: Scope, project_id: int, period: periods.Period) -> PeriodReport:
+    before = period.year_before()
+    rows = kpis.load_ledger(session=session, scope=scope, project_id=project_id,
+                            start=before.start, end=period.end)
+    now_kpis = kpis.kpis_of(rows, project_id, period.start, period.end)
+    then_kpis = kpis.kpis_of(rows, project_id, before.start, before.end)
+    states = review.states(session, project_id, review.months_between(period.start, period.end)[:240])
+    months = [MonthState(month=s.month, status=s.status) for s in states.values()]
+    return PeriodReport(
+        period=period.label, kind=period.kind, start=period.start, end=period.end,
+        previous_start=before.start, previous_end=before.end, kpis=now_kpis, previous=then_kpis,
+        year_on_year=change(now_kpis, then_kpis), months=months,
+        reviewed_months=sum(m.status == MonthStatus.reviewed for m in months))
+
+
+@router.get("/kpis/period", response_model=PeriodReport,
+            responses={409: {"description": "the parameters do not make a period"}})
+@cached_read
+def get_kpis_for_period(
+    project_id: DbId, session: SessionDep, scope: ApiScope,
+    period: PeriodKind = PeriodKind.year, year: Annotated[int | None, Query(ge=2019, le=2100)] = None,
+    month: Annotated[int | None, Query(ge=1, le=12)] = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+    start: date | None = None, end: date | None = None,
+) -> PeriodReport:
+    """KPIs for a month (`year`, `month`), quarter (`year`, `quarter`), year (`year`) or custom
+    range (`start`, `end`), compared with the same dates a year before; `months` says which
+    months of the period the province has reviewed."""
+    chosen = periods.resolve(period, year=year, month=month, quarter=quarter, start=start, end=end)
+    return period_report(session, scope, project_id, chosen)
 
 
 @router.get("/kpis/trend", response_model=list[ProjectKpis])

@@ -5,7 +5,8 @@ Definitions (period = inclusive dates; None = all time):
   one-person team. experts: distinct people. expert_days: days on site inside the period.
 - surgeries: operations (sum of `count`) by grade; grade-3/4 share = (g3 + g4) / all.
 - outpatients: patients seen in outpatient sessions; consultations: consultation cases;
-  complex_cases: consultation and teleconsultation cases flagged complex.
+  complex_cases: consultation and teleconsultation cases flagged complex; teaching_sessions:
+  sessions held (teaching lines); rare_disease_cases: rare-disease cases seen.
 - technologies: first case inside the period, by gap level; trainees: trained inside it.
 - referrals: requested inside the period with at least one end in the project's network (the
   project and output hospitals, members of alliances attached to the project, and members of
@@ -165,6 +166,7 @@ def kpis_of(ledger: Ledger, project_id: int, start: date | None, end: date | Non
         complex_cases=complex_cases, teleconsultations=sums[K.teleconsultation.value],
         ward_rounds=sums[K.ward_round.value], lectures=sums[K.lecture.value],
         training_sessions=training_sessions, training_attendees=sums[K.training.value],
+        teaching_sessions=sums[K.teaching.value], rare_disease_cases=sums[K.rare_disease.value],
         technologies=len(techs),
         technologies_by_gap={g.value: sum(1 for t in techs if t == g.value) for g in GapLevel},
         trainees=len(trainees), trainee_hours=float(sum(trainees)), **ref,

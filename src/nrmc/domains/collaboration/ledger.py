@@ -17,30 +17,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...core.enums import ActivityKind, GapLevel
-from ...core.errors import Conflict, ImportRejected, NotFound, RowProblem
+from ...core.errors import Conflict, Forbidden, ImportRejected, NotFound, RowProblem
 from ...core.tabular import check_columns, read_table
 from ..audit import service as audit
 from ..users.scope import Scope
-from .access import visible_project, visible_project_ids
+from . import review
+from .access import visible_project, visible_project_ids, writable_project
 from .models import Activity, Dispatch, Technology, Trainee
 from .schemas import ActivityIn, TechnologyIn, TraineeIn
 from .service import get_dispatch
 
-IMPORT_COLUMNS = ("date", "kind", "project_id", "dispatch_id", "count", "surgery_grade",
-                  "complex_case", "note")
+IMPORT_COLUMNS = ("date", "kind", "project_id", "dispatch_id", "department", "count",
+                  "surgery_grade", "complex_case", "note")
 REQUIRED_COLUMNS = ("date", "kind")
 # Technology and trainee files use the schema's field names (the columns `list --format csv`
 # prints); project_id comes first because an import into one project may leave it out.
 TECHNOLOGY_COLUMNS = ("project_id", "name", "department", "first_case_on", "cases_since",
                       "gap_level")
 TECHNOLOGY_REQUIRED = ("project_id", "name", "first_case_on", "gap_level")
-TRAINEE_COLUMNS = ("project_id", "name", "programme", "hours", "trained_on")
+TRAINEE_COLUMNS = ("project_id", "name", "home_hospital", "county", "programme", "hours",
+                   "trained_on", "end_date", "completed")
 TRAINEE_REQUIRED = ("project_id", "name", "programme", "trained_on")
-TRUE = {"1", "true", "yes", "y", "是"}
 Row = Activity | Technology | Trainee
 
 
-def _resolve(session: Session, scope: Scope, data: ActivityIn) -> tuple[int, Dispatch | None]:
+def resolve(session: Session, scope: Scope, data: ActivityIn) -> tuple[int, Dispatch | None]:
     """The activity's project and dispatch, checked: in scope, consistent, dated in the dispatch."""
     dispatch = None
     if data.dispatch_id is not None:
@@ -53,19 +54,20 @@ def _resolve(session: Session, scope: Scope, data: ActivityIn) -> tuple[int, Dis
                            f"({dispatch.start_date} to {dispatch.end_date})")
         return dispatch.project_id, dispatch
     assert data.project_id is not None  # the schema requires one of the two
-    return visible_project(session, scope, data.project_id).id, None
+    return writable_project(session, scope, data.project_id).id, None
 
 
 def _row(data: ActivityIn, project_id: int) -> Activity:
     return Activity(project_id=project_id, dispatch_id=data.dispatch_id,
                     occurred_on=data.occurred_on, kind=data.kind.value, count=data.count,
                     surgery_grade=data.surgery_grade, complex_case=data.complex_case,
-                    note=data.note)
+                    note=data.note, department=data.department)
 
 
 def add_activity(*, session: Session, scope: Scope, data: ActivityIn, source: str = "") -> Activity:
     scope.require_write()
-    project_id, _ = _resolve(session, scope, data)
+    project_id, _ = resolve(session, scope, data)
+    review.check_open(session, project_id, [data.occurred_on])
     activity = _row(data, project_id)
     session.add(activity)
     session.flush()
@@ -109,14 +111,15 @@ def import_activities(*, session: Session, scope: Scope, path: Path) -> int:
             "occurred_on": raw.get("date", ""), "kind": raw.get("kind", "").strip().lower(),
             "project_id": raw.get("project_id") or None, "dispatch_id": raw.get("dispatch_id") or None,
             "count": raw.get("count") or 1, "surgery_grade": raw.get("surgery_grade") or None,
-            "complex_case": raw.get("complex_case", "").strip().lower() in TRUE,
-            "note": raw.get("note", ""),
+            "complex_case": raw.get("complex_case", ""), "note": raw.get("note", ""),
+            "department": raw.get("department", ""),
         })
         try:
-            project_id, _ = _resolve(session, scope, data)
-        except (Conflict, NotFound) as exc:
+            project_id, _ = resolve(session, scope, data)
+        except (Conflict, NotFound, Forbidden) as exc:
             raise _Refused("dispatch_id" if data.dispatch_id is not None else "project_id",
                            str(exc)) from exc
+        _open_month(session, project_id, data.occurred_on, "date")
         return _row(data, project_id)
 
     return _import(session=session, scope=scope, path=path, required=REQUIRED_COLUMNS,
@@ -185,7 +188,8 @@ def _technology(data: TechnologyIn) -> Technology:
 def add_technology(*, session: Session, scope: Scope, data: TechnologyIn,
                    source: str = "") -> Technology:
     scope.require_write()
-    visible_project(session, scope, data.project_id)
+    writable_project(session, scope, data.project_id)
+    review.check_open(session, data.project_id, [data.first_case_on])
     tech = _technology(data)
     session.add(tech)
     session.flush()
@@ -219,6 +223,7 @@ def import_technologies(*, session: Session, scope: Scope, path: Path,
             cells["gap_level"] = cells["gap_level"].lower()
         data = TechnologyIn.model_validate(cells)
         _check_project(session, scope, data.project_id, project_id)
+        _open_month(session, data.project_id, data.first_case_on, "first_case_on")
         return _technology(data)
 
     return _import(session=session, scope=scope, path=path,
@@ -227,12 +232,14 @@ def import_technologies(*, session: Session, scope: Scope, path: Path,
 
 def _trainee(data: TraineeIn) -> Trainee:
     return Trainee(project_id=data.project_id, name=data.name, programme=data.programme,
-                   hours=data.hours, trained_on=data.trained_on)
+                   hours=data.hours, trained_on=data.trained_on, home_hospital=data.home_hospital,
+                   county=data.county, end_date=data.end_date, completed=data.completed)
 
 
 def add_trainee(*, session: Session, scope: Scope, data: TraineeIn, source: str = "") -> Trainee:
     scope.require_write()
-    visible_project(session, scope, data.project_id)
+    writable_project(session, scope, data.project_id)
+    review.check_open(session, data.project_id, [data.trained_on])
     trainee = _trainee(data)
     session.add(trainee)
     session.flush()
@@ -255,10 +262,19 @@ def import_trainees(*, session: Session, scope: Scope, path: Path,
     def build(raw: dict[str, str]) -> Trainee:
         data = TraineeIn.model_validate(_cells(raw, TRAINEE_COLUMNS, project_id))
         _check_project(session, scope, data.project_id, project_id)
+        _open_month(session, data.project_id, data.trained_on, "trained_on")
         return _trainee(data)
 
     return _import(session=session, scope=scope, path=path,
                    required=_required(TRAINEE_REQUIRED, project_id), build=build, noun="trainee")
+
+
+def _open_month(session: Session, project_id: int, day: date, field: str) -> None:
+    """A row dated in a reviewed (locked) month is refused like any other bad row."""
+    try:
+        review.check_open(session, project_id, [day])
+    except review.MonthLocked as exc:
+        raise _Refused(field, str(exc)) from exc
 
 
 def _required(columns: Sequence[str], project_id: int | None) -> list[str]:
@@ -281,6 +297,6 @@ def _check_project(session: Session, scope: Scope, row_project: int,
         raise _Refused("project_id", f"row is for project {row_project}, the file is being "
                                      f"imported into project {import_project}")
     try:
-        visible_project(session, scope, row_project)
-    except NotFound as exc:
+        writable_project(session, scope, row_project)
+    except (NotFound, Forbidden) as exc:
         raise _Refused("project_id", str(exc)) from exc

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +66,7 @@ class Dispatch(Base):
     end_date: Mapped[date] = mapped_column(Date)
 
     expert: Mapped[Expert] = relationship(lazy="joined")
+    team: Mapped[ExpertTeam | None] = relationship(lazy="joined")
 
 
 class Activity(Base):
@@ -88,6 +90,8 @@ class Activity(Base):
     surgery_grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
     complex_case: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The department of the project hospital the line is about (the weekly sheet's rows).
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class Technology(Base):
@@ -116,7 +120,12 @@ class Trainee(Base):
     name: Mapped[str] = mapped_column(String(100))
     programme: Mapped[str] = mapped_column(String(200))
     hours: Mapped[float] = mapped_column(Float, default=0.0)
+    # The start of the training; KPIs count a trainee in the period this date falls in.
     trained_on: Mapped[date] = mapped_column(Date)
+    home_hospital: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    county: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SiteVisit(Base):
@@ -143,8 +152,44 @@ class FollowUpAction(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("site_visits.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(100), default="", server_default="")
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     visit: Mapped[SiteVisit] = relationship(back_populates="actions")
+
+
+class MonthReview(Base):
+    """The province's review of one project's month of ledger rows (data approval).
+
+    No row means the month is open. `reviewed` locks the month: no ledger write dated in it is
+    accepted until a reviewer reopens it."""
+
+    __tablename__ = "month_reviews"
+    __table_args__ = (UniqueConstraint("project_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerUpload(Base):
+    """A spreadsheet whose rows were stored, by content fingerprint: the same file uploaded
+    again into the same project and kind adds nothing."""
+
+    __tablename__ = "ledger_uploads"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    rows: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(64), default="")
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())

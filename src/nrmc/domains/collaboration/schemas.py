@@ -3,33 +3,67 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ...core.enums import ActionStatus, ActivityKind, DispatchRole, GapLevel
+from ...core.inputs import (
+    MAX_LIST_ITEMS,
+    Count,
+    Hours,
+    LongText,
+    PlannedDate,
+    RecordDate,
+    RequiredShortText,
+    RequiredText,
+    ShortText,
+    Text,
+    YesNo,
+    check_number,
+    ordered,
+)
 
 COMPLEX_KINDS = frozenset({ActivityKind.consultation, ActivityKind.teleconsultation})
+# A site-visit score 0–100 (finite), or none.
+Score = Annotated[float, AfterValidator(lambda v: check_number(v, minimum=0, maximum=100))]
 
 
-class DispatchIn(BaseModel):
+class DispatchFields(BaseModel):
     """One expert sent to a project. `team` names the group dispatched together (created on
     first use within the project); without it the expert counts as a one-person team."""
 
-    project_id: int
-    name: str = Field(min_length=1, max_length=100)
-    department: str = ""
-    title: str = ""
-    home_hospital: str
+    name: RequiredShortText
+    department: ShortText = ""
+    title: ShortText = ""
+    home_hospital: RequiredShortText
     role: DispatchRole = DispatchRole.visiting_expert
-    start_date: date
-    end_date: date
-    team: str | None = None
+    team: ShortText | None = None
+    start_date: RecordDate
+    end_date: PlannedDate
 
-    @model_validator(mode="after")
-    def _ordered(self) -> DispatchIn:
-        if self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
-        return self
+    @field_validator("team")
+    @classmethod
+    def _no_blank_team(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("end_date")
+    @classmethod
+    def _ordered(cls, value: date, info: ValidationInfo) -> date:
+        ordered(info.data.get("start_date"), value)
+        return value
+
+
+class DispatchIn(DispatchFields):
+    project_id: int
 
 
 class DispatchOut(BaseModel):
@@ -48,31 +82,53 @@ class DispatchOut(BaseModel):
     days: int
 
 
-class ActivityIn(BaseModel):
-    """One ledger line. Give a dispatch (the project follows) or a project-level entry.
+SurgeryGrade = Annotated[int | None, Field(ge=1, le=4)]
+
+
+class ActivityFields(BaseModel):
+    """One ledger line, for the project in the path or of the dispatch given.
 
     `count` is operations (surgery), patients seen (outpatient, ward round), cases
-    (consultation, teleconsultation) or attendees (lecture, training)."""
+    (consultation, teleconsultation, rare disease), attendees (lecture, training) or sessions
+    (teaching); at most MAX_COUNT_PER_ROW in one line."""
 
-    occurred_on: date
+    occurred_on: RecordDate
     kind: ActivityKind
-    project_id: int | None = None
     dispatch_id: int | None = None
-    count: int = Field(default=1, ge=0)
-    surgery_grade: int | None = Field(default=None, ge=1, le=4)
-    complex_case: bool = False
-    note: str = ""
+    department: ShortText = ""
+    count: Count = 1
+    surgery_grade: SurgeryGrade = Field(default=None, validate_default=True)
+    complex_case: YesNo = Field(default=False, validate_default=True)
+    note: Text = ""
+
+    @field_validator("surgery_grade")
+    @classmethod
+    def _grade(cls, value: int | None, info: ValidationInfo) -> int | None:
+        kind = info.data.get("kind")
+        if kind == ActivityKind.surgery and value is None:
+            raise ValueError("a surgery needs a grade 1-4")
+        if kind is not None and kind != ActivityKind.surgery and value is not None:
+            raise ValueError("only surgeries have a grade")
+        return value
+
+    @field_validator("complex_case")
+    @classmethod
+    def _complex(cls, value: bool, info: ValidationInfo) -> bool:
+        kind = info.data.get("kind")
+        if value and kind is not None and kind not in COMPLEX_KINDS:
+            raise ValueError("only consultations can be flagged as complex cases")
+        return value
+
+
+class ActivityIn(ActivityFields):
+    """A ledger line naming its project (CLI, imports): a dispatch, a project or both."""
+
+    project_id: int | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> ActivityIn:
+    def _somewhere(self) -> ActivityIn:
         if self.project_id is None and self.dispatch_id is None:
             raise ValueError("give a project_id or a dispatch_id")
-        if self.kind == ActivityKind.surgery and self.surgery_grade is None:
-            raise ValueError("a surgery needs a grade 1-4")
-        if self.kind != ActivityKind.surgery and self.surgery_grade is not None:
-            raise ValueError("only surgeries have a grade")
-        if self.complex_case and self.kind not in COMPLEX_KINDS:
-            raise ValueError("only consultations can be flagged as complex cases")
         return self
 
 
@@ -84,63 +140,105 @@ class ActivityOut(BaseModel):
     dispatch_id: int | None
     occurred_on: date
     kind: str
+    department: str
     count: int
     surgery_grade: int | None
     complex_case: bool
     note: str
 
 
-class TechnologyIn(BaseModel):
-    project_id: int
-    name: str = Field(min_length=1, max_length=200)
-    department: str = ""
-    first_case_on: date
-    cases_since: int = Field(default=0, ge=0)
+class TechnologyFields(BaseModel):
+    name: RequiredText
+    department: ShortText = ""
+    first_case_on: RecordDate
+    cases_since: Count = 0
     gap_level: GapLevel
 
 
-class TechnologyOut(TechnologyIn):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-
-
-class TraineeIn(BaseModel):
+class TechnologyIn(TechnologyFields):
     project_id: int
-    name: str = Field(min_length=1, max_length=100)
-    programme: str = Field(min_length=1, max_length=200)
-    hours: float = Field(default=0.0, ge=0)
-    trained_on: date
 
 
-class TraineeOut(TraineeIn):
+class TechnologyOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    project_id: int
+    name: str
+    department: str
+    first_case_on: date
+    cases_since: int
+    gap_level: GapLevel
+
+
+class TraineeFields(BaseModel):
+    """A local clinician trained under the project: `trained_on` is the start of the training."""
+
+    name: RequiredShortText
+    home_hospital: Text = ""
+    county: ShortText = ""
+    programme: RequiredText
+    trained_on: RecordDate
+    end_date: PlannedDate | None = None
+    completed: YesNo = False
+    hours: Hours = 0.0
+
+    @field_validator("end_date")
+    @classmethod
+    def _ordered(cls, value: date | None, info: ValidationInfo) -> date | None:
+        ordered(info.data.get("trained_on"), value)
+        return value
+
+
+class TraineeIn(TraineeFields):
+    project_id: int
+
+
+class TraineeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    name: str
+    home_hospital: str
+    county: str
+    programme: str
+    trained_on: date
+    end_date: date | None
+    completed: bool
+    hours: float
 
 
 class ActionIn(BaseModel):
-    description: str = Field(min_length=1)
-    due_on: date
+    description: RequiredText
+    owner: ShortText = ""
+    due_on: PlannedDate
+    done: YesNo = False
 
 
-class ActionOut(ActionIn):
+class ActionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    description: str
+    owner: str = ""
+    due_on: date
     status: ActionStatus
     closed_on: date | None
     overdue: bool = False
 
 
-class SiteVisitIn(BaseModel):
+class SiteVisitFields(BaseModel):
+    visited_on: RecordDate
+    lead: RequiredShortText
+    members: list[RequiredShortText] = Field(default=[], max_length=MAX_LIST_ITEMS)
+    findings: LongText = ""
+    score: Score | None = None
+    actions: list[ActionIn] = Field(default=[], max_length=MAX_LIST_ITEMS)
+
+
+class SiteVisitIn(SiteVisitFields):
     project_id: int
-    visited_on: date
-    lead: str = Field(min_length=1, max_length=100)
-    members: list[str] = []
-    findings: str = ""
-    score: float | None = Field(default=None, ge=0, le=100)
-    actions: list[ActionIn] = []
 
 
 class SiteVisitOut(BaseModel):
@@ -178,6 +276,8 @@ class ProjectKpis(BaseModel):
     ward_rounds: int
     lectures: int
     training_sessions: int
+    teaching_sessions: int
+    rare_disease_cases: int
     training_attendees: int
     technologies: int
     technologies_by_gap: dict[str, int]

@@ -16,7 +16,8 @@ from ...core.errors import Conflict, NotFound
 from ..audit import service as audit
 from ..hospitals import service as hospitals
 from ..users.scope import Scope
-from .access import visible_project, visible_project_ids
+from . import review
+from .access import visible_project, visible_project_ids, writable_project
 from .models import Dispatch, Expert, ExpertTeam
 from .schemas import DispatchIn, DispatchOut
 
@@ -52,7 +53,8 @@ def team_for(*, session: Session, project_id: int, name: str) -> ExpertTeam:
 def add_dispatch(*, session: Session, scope: Scope, data: DispatchIn, source: str = "") -> Dispatch:
     """Record a dispatch; Conflict if the expert is already dispatched on any of those days."""
     scope.require_write()
-    project = visible_project(session, scope, data.project_id)
+    project = writable_project(session, scope, data.project_id)
+    review.check_open(session, project.id, [data.start_date])
     expert = expert_for(session=session, name=data.name, home_hospital=data.home_hospital,
                         department=data.department, title=data.title)
     clash = session.scalars(select(Dispatch).where(
@@ -102,8 +104,7 @@ def list_dispatches(
 
 
 def to_out(session: Session, dispatch: Dispatch) -> DispatchOut:
-    team = session.get(ExpertTeam, dispatch.team_id) if dispatch.team_id else None
-    expert = dispatch.expert
+    team, expert = dispatch.team, dispatch.expert  # both loaded with the dispatch (joined)
     return DispatchOut(
         id=dispatch.id, project_id=dispatch.project_id, expert_id=expert.id, name=expert.name,
         department=expert.department, title=expert.title,

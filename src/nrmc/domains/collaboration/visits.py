@@ -14,30 +14,38 @@ from sqlalchemy.orm import Session
 
 from ...core.enums import ActionStatus, ProjectStatus
 from ...core.errors import Conflict, NotFound
+from ...core.inputs import today_beijing
 from ..audit import service as audit
+from ..projects import status as rule
 from ..projects.models import Project
 from ..users.scope import Scope
-from .access import visible_project
+from . import review
+from .access import visible_project, writable_project
 from .models import FollowUpAction, SiteVisit
 from .schemas import ActionIn, ActionOut, SiteVisitIn, SiteVisitOut
-
-NEEDS_VISIT = frozenset({ProjectStatus.approved, ProjectStatus.warning_list})
 
 
 def record_visit(*, session: Session, scope: Scope, data: SiteVisitIn, source: str = "") -> SiteVisit:
     scope.require_write()
-    visible_project(session, scope, data.project_id)
+    writable_project(session, scope, data.project_id)
+    review.check_open(session, data.project_id, [data.visited_on])
     visit = SiteVisit(project_id=data.project_id, visited_on=data.visited_on, lead=data.lead,
                       members=list(data.members), findings=data.findings, score=data.score,
                       created_at=datetime.now(UTC))
-    visit.actions = [FollowUpAction(description=a.description, due_on=a.due_on,
-                                    status=ActionStatus.open.value) for a in data.actions]
+    visit.actions = [new_action(a) for a in data.actions]
     session.add(visit)
     session.flush()
     audit.record(session=session, actor=scope.actor, action="site_visit.create",
                  object_type="site_visit", object_id=visit.id,
                  after=data.model_dump(mode="json"), source=source)
     return visit
+
+
+def new_action(data: ActionIn) -> FollowUpAction:
+    done = data.done
+    return FollowUpAction(description=data.description, owner=data.owner, due_on=data.due_on,
+                          status=(ActionStatus.done if done else ActionStatus.open).value,
+                          closed_on=today_beijing() if done else None)
 
 
 def get_visit(*, session: Session, scope: Scope, visit_id: int) -> SiteVisit:
@@ -61,8 +69,9 @@ def add_action(*, session: Session, scope: Scope, visit_id: int, data: ActionIn,
                source: str = "") -> FollowUpAction:
     scope.require_write()
     visit = get_visit(session=session, scope=scope, visit_id=visit_id)
-    action = FollowUpAction(visit_id=visit.id, description=data.description, due_on=data.due_on,
-                            status=ActionStatus.open.value)
+    writable_project(session, scope, visit.project_id)
+    action = new_action(data)
+    action.visit_id = visit.id
     session.add(action)
     session.flush()
     audit.record(session=session, actor=scope.actor, action="follow_up.create",
@@ -77,7 +86,8 @@ def close_action(*, session: Session, scope: Scope, action_id: int, on: date,
     action = session.get(FollowUpAction, action_id)
     if action is None:
         raise NotFound(f"no follow-up action with id {action_id}")
-    get_visit(session=session, scope=scope, visit_id=action.visit_id)
+    visit = get_visit(session=session, scope=scope, visit_id=action.visit_id)
+    writable_project(session, scope, visit.project_id)
     if action.status == ActionStatus.done.value:
         raise Conflict(f"follow-up action {action_id} is already done")
     action.status, action.closed_on = ActionStatus.done.value, on
@@ -93,25 +103,9 @@ def change_project_status(
     *, session: Session, scope: Scope, project_id: int, status: ProjectStatus | str,
     visit_id: int | None = None, reason: str = "", source: str = "",
 ) -> Project:
-    """Set a project's status; approval and the warning list need a visit of this project."""
-    scope.require_write()
-    project = visible_project(session, scope, project_id)
-    target = ProjectStatus(status)
-    if target in NEEDS_VISIT:
-        if visit_id is None:
-            raise Conflict(f"moving project {project_id} to {target} needs a recorded site visit")
-        visit = get_visit(session=session, scope=scope, visit_id=visit_id)
-        if visit.project_id != project.id:
-            raise Conflict(f"site visit {visit_id} is of project {visit.project_id}, "
-                           f"not {project_id}")
-    before = {"status": project.status}
-    project.status = target.value
-    session.flush()
-    audit.record(session=session, actor=scope.actor, action="project.status",
-                 object_type="project", object_id=project.id, before=before,
-                 after={"status": target.value, "visit_id": visit_id}, reason=reason,
-                 source=source)
-    return project
+    """Set a project's status (the rule in domains/projects/status.py)."""
+    return rule.change_status(session=session, scope=scope, project_id=project_id, status=status,
+                              visit_id=visit_id, reason=reason, source=source)
 
 
 def to_out(visit: SiteVisit, *, today: date | None = None) -> SiteVisitOut:
@@ -119,7 +113,7 @@ def to_out(visit: SiteVisit, *, today: date | None = None) -> SiteVisitOut:
     return SiteVisitOut(
         id=visit.id, project_id=visit.project_id, visited_on=visit.visited_on, lead=visit.lead,
         members=list(visit.members), findings=visit.findings, score=visit.score,
-        actions=[ActionOut(id=a.id, description=a.description, due_on=a.due_on,
+        actions=[ActionOut(id=a.id, description=a.description, owner=a.owner, due_on=a.due_on,
                            status=ActionStatus(a.status), closed_on=a.closed_on,
                            overdue=a.status == ActionStatus.open.value and a.due_on < day)
                  for a in visit.actions],

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...core.enums import ProjectStatus
+from ...core.inputs import Text
 from ...web.deps import ApiScope, CurrentProject, SessionDep, SourceDep
 from ...web.read_cache import cached_read
 from ...web.tables import (
@@ -36,6 +37,9 @@ class ProjectUpdate(BaseModel):
     status: ProjectStatus | None = None
     planned_beds: int | None = Field(default=None, ge=0, le=100_000)
     notes: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+    visit_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                 description="the site visit justifying approval or the warning list")
+    reason: Text = ""
 
 
 class BatchCount(BaseModel):
@@ -88,9 +92,11 @@ def get_project(project: CurrentProject, session: SessionDep) -> ProjectDetail:
 def update_project(project_id: DbId, body: ProjectUpdate, session: SessionDep, scope: ApiScope,
                    source: SourceDep) -> ProjectDetail:
     """Change status, planned beds or notes (audited with before/after and the client)."""
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True,
+                              exclude={"visit_id", "reason"})
     project = service.update(session=session, scope=scope, project_id=project_id,
-                             changes=changes, source=source)
+                             changes=changes, source=source, visit_id=body.visit_id,
+                             reason=body.reason)
     detail = service.to_detail(session, project)
     session.commit()
     return detail

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ...core.enums import ProjectStatus, Role
+from ...core.errors import Conflict, Forbidden
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.read_cache import cached_read
 from ...web.render import render
@@ -17,9 +18,11 @@ from ..audit import service as audit
 from ..collaboration import api as ops_api
 from ..collaboration import kpis, ledger, visits
 from ..collaboration import service as collaboration
+from ..collaboration.access import may_record
 from ..hospitals import service as hospitals
 from ..users.scope import Scope
 from . import service
+from . import status as status_rule
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +51,10 @@ def _dashboard_context(session: SessionDep, scope: Scope, project_id: int) -> di
     host = hospitals.get(session=session, code=project.project_hospital_code)
     return {"project": detail, "host": host, "history": history, **_operations(session, scope, project.id),
             "alliances": [alliances.to_out(session, a) for a in linked],
-            "statuses": list(ProjectStatus), "can_write": _can_write(scope)}
+            "statuses": list(ProjectStatus), "can_write": _can_write(scope),
+            "status_targets": status_rule.allowed_targets(session, scope, project),
+            "status_visits": visits.list_visits(session=session, scope=scope, project_id=project.id),
+            "can_record": may_record(session, scope, project)}
 
 
 KPI_CARDS = [  # (field, label) shown as cards with year-on-year change
@@ -108,14 +114,25 @@ def dashboard(project_id: DbId, request: Request, session: SessionDep,
 def change_status(
     project_id: DbId, request: Request, session: SessionDep, user: PageUser, source: SourceDep,
     status: Annotated[ProjectStatus, Form()], planned_beds: Annotated[str, Form()] = "",
+    visit_id: Annotated[str, Form()] = "", reason: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
-    """htmx form: answers the refreshed status panel (the write is audited)."""
+    """htmx form: answers the refreshed status panel (the write is audited). A move the
+    status rule refuses is shown in the panel, and nothing is stored."""
     scope = Scope.for_user(user)
     changes: dict[str, object] = {"status": status}
     if planned_beds.strip().isdigit():
         changes["planned_beds"] = int(planned_beds)
-    service.update(session=session, scope=scope, project_id=project_id, changes=changes,
-                   source=source)
+    visit = int(visit_id) if visit_id.strip().isdigit() else None
+    try:
+        service.update(session=session, scope=scope, project_id=project_id, changes=changes,
+                       source=source, visit_id=visit, reason=reason.strip())
+    except (Forbidden, Conflict) as exc:
+        session.rollback()
+        context = _dashboard_context(session, scope, project_id)
+        # htmx swaps only 2xx answers: the panel with the refusal comes back as 200 to htmx.
+        code = 409 if isinstance(exc, Conflict) else 403
+        return render(request, "projects/_status.html", user, status_error=str(exc),
+                      status_code=200 if request.headers.get("hx-request") else code, **context)
     session.commit()
     context = _dashboard_context(session, scope, project_id)
     return render(request, "projects/_status.html", user, saved=True, **context)

@@ -17,6 +17,7 @@ from ..audit import service as audit
 from ..hospitals.models import Hospital
 from ..hospitals.schemas import HospitalRef
 from ..users.scope import Scope
+from . import status as status_rule
 from .models import Project
 from .schemas import BATCH_OPENING_YEAR, REQUIRED_COLUMNS, ProjectDetail, ProjectOut
 
@@ -224,6 +225,7 @@ EDITABLE = ("status", "planned_beds", "notes")
 
 def update(
     *, session: Session, scope: Scope, project_id: int, changes: dict[str, Any], source: str = "",
+    visit_id: int | None = None, reason: str = "",
 ) -> Project:
     """Change a project's status, planned beds or notes; the write is audited (before/after)."""
     project = get_visible(session=session, scope=scope, project_id=project_id)
@@ -233,7 +235,11 @@ def update(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise Conflict(f"cannot change {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+    if "status" in changes and ProjectStatus(changes["status"]).value == project.status:
+        del changes["status"]  # unchanged (the form always sends it): not a move
     if "status" in changes:
+        # The status rule (roles, site-visit evidence) is the same on every path.
+        status_rule.check_move(session, scope, project, ProjectStatus(changes["status"]), visit_id)
         changes["status"] = ProjectStatus(changes["status"]).value
     before = {k: getattr(project, k) for k in changes}
     for key, value in changes.items():
@@ -241,7 +247,9 @@ def update(
     session.flush()
     audit.record(session=session, actor=scope.actor, action="project.update",
                  object_type="project", object_id=project.id, before=before,
-                 after={k: getattr(project, k) for k in changes}, source=source)
+                 after={k: getattr(project, k) for k in changes}
+                 | ({"visit_id": visit_id} if "status" in changes else {}),
+                 reason=reason, source=source)
     return project
 
 

@@ -79,11 +79,7 @@ def check_columns(path: Path, rows: Sequence[tuple[int, dict[str, str]]],
 
 
 def write_xlsx(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    from openpyxl import Workbook
+    """Kept for callers of the old name; the one writer is nrmc.core.export."""
+    from .export import xlsx_bytes
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append([row.get(c) for c in columns])
-    workbook.save(path)
+    path.write_bytes(xlsx_bytes(rows, columns, sheet=path.stem))

@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..core.errors import ImportRejected, RowProblem
+from ..core.export import safe_text
 from . import store
 from .geo import leaf_codes
 from .pseudonym import pseudonymise
@@ -325,5 +326,5 @@ def _write_rejects(
         for (file, row), found in ordered:
             raw = rejected.get((index[file], row), {})
             given = ["" if pd.isna(raw.get(c)) else raw[c] for c in INPUT_COLUMNS]
-            writer.writerow([file, row, ";".join(p.field for p in found),
-                             "; ".join(p.reason for p in found), *given])
+            writer.writerow([safe_text(str(v)) for v in (file, row, ";".join(p.field for p in found),
+                             "; ".join(p.reason for p in found), *given)])

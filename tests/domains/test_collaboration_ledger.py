@@ -68,7 +68,7 @@ def test_activities_cannot_be_dated_outside_their_dispatch(db):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"kind": "outpatient", "count": -1}, "greater than or equal to 0"),
+    ({"kind": "outpatient", "count": -1}, "must not be negative"),
     ({"kind": "surgery"}, "needs a grade"),
     ({"kind": "surgery", "surgery_grade": 5}, "less than or equal to 4"),
     ({"kind": "lecture", "surgery_grade": 2}, "only surgeries"),

@@ -15,12 +15,13 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.enums import Role, Specialty
 from ..core.errors import NrmcError
+from ..core.inputs import finite
 from ..domains.audit import service as audit
 from ..domains.hospitals.models import Hospital
 from ..domains.regions import service as regions
@@ -47,7 +48,8 @@ class SitingIn(BaseModel):
     province: str = Field(pattern=r"^[0-9]{2}([0-9]{4})?$", description="province code")
     specialty: Specialty = Specialty.comprehensive
     p: int = Field(ge=1, le=20, description="sites to open")
-    radius_min: float = Field(default=120.0, gt=0, le=1440, description="coverage radius, minutes")
+    radius_min: Annotated[float, BeforeValidator(finite)] = Field(
+        default=120.0, gt=0, le=1440, description="coverage radius, minutes")
     objective: Objective = Objective.coverage
 
 
@@ -82,10 +84,18 @@ class SitingOut(BaseModel):
 
 
 class BedsIn(BaseModel):
-    admissions_per_year: float = Field(gt=0, le=10_000_000)
-    mean_los_days: float = Field(gt=0, le=365)
-    target: float = Field(default=0.05, gt=0, lt=1)
+    admissions_per_year: Annotated[float, BeforeValidator(finite), Field(gt=0, le=10_000_000)]
+    mean_los_days: Annotated[float, BeforeValidator(finite), Field(gt=0, le=365)]
+    target: Annotated[float, BeforeValidator(finite), Field(gt=0, lt=1)] = 0.05
     kind: str = Field(default="block", pattern="^(block|wait)$")
+
+    @model_validator(mode="after")
+    def _sizable(self) -> BedsIn:
+        try:
+            bedsmod.offered_load(self.admissions_per_year, self.mean_los_days)
+        except NrmcError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
 
 
 class BedsOut(BaseModel):

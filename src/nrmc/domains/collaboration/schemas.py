@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...core.enums import ActionStatus, ActivityKind, DispatchRole, GapLevel
+from ...core.inputs import Count, Hours, RecordDate
 
 COMPLEX_KINDS = frozenset({ActivityKind.consultation, ActivityKind.teleconsultation})
 
@@ -54,11 +55,11 @@ class ActivityIn(BaseModel):
     `count` is operations (surgery), patients seen (outpatient, ward round), cases
     (consultation, teleconsultation) or attendees (lecture, training)."""
 
-    occurred_on: date
+    occurred_on: RecordDate
     kind: ActivityKind
     project_id: int | None = None
     dispatch_id: int | None = None
-    count: int = Field(default=1, ge=0)
+    count: Count = 1
     surgery_grade: int | None = Field(default=None, ge=1, le=4)
     complex_case: bool = False
     note: str = ""
@@ -95,7 +96,7 @@ class TechnologyIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     department: str = ""
     first_case_on: date
-    cases_since: int = Field(default=0, ge=0)
+    cases_since: Count = 0
     gap_level: GapLevel
 
 
@@ -109,7 +110,7 @@ class TraineeIn(BaseModel):
     project_id: int
     name: str = Field(min_length=1, max_length=100)
     programme: str = Field(min_length=1, max_length=200)
-    hours: float = Field(default=0.0, ge=0)
+    hours: Hours = 0.0
     trained_on: date
 
 
@@ -135,7 +136,7 @@ class ActionOut(ActionIn):
 
 class SiteVisitIn(BaseModel):
     project_id: int
-    visited_on: date
+    visited_on: RecordDate
     lead: str = Field(min_length=1, max_length=100)
     members: list[str] = []
     findings: str = ""

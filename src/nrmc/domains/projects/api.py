@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ...core.enums import ProjectStatus
+from ...core.inputs import Beds, LongText
 from ...web.deps import ApiScope, CurrentProject, SessionDep, SourceDep
 from ...web.read_cache import cached_read
 from ...web.tables import (
@@ -34,8 +35,8 @@ class ProjectUpdate(BaseModel):
     """Fields a project's owners may change; every change is audited."""
 
     status: ProjectStatus | None = None
-    planned_beds: int | None = Field(default=None, ge=0, le=100_000)
-    notes: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+    planned_beds: Beds | None = None
+    notes: LongText | None = None
 
 
 class BatchCount(BaseModel):

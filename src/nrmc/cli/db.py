@@ -16,7 +16,7 @@ app = typer.Typer(help="Operational store (SQLite by default, PostgreSQL via NRM
 @app.command()
 def upgrade() -> None:
     """Migrate to the latest schema and load the real geography and programme roster."""
-    report = upgrade_workspace(engine())
+    report = upgrade_workspace(engine(create=True))
     console.print(f"store at [bold]{_safe_url()}[/bold] is at revision "
                   f"{current_revision(engine())}; added {report.regions_added} regions, "
                   f"{report.projects_added} projects")

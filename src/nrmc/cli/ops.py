@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.markup import escape
 
 from ..core.enums import ActivityKind, DispatchRole, GapLevel
 from ..domains.collaboration import kpis, ledger, service
@@ -63,7 +64,8 @@ def validated(model: type[BaseModel], **values: Any) -> Any:
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"]) or "input"
-            err_console.print(f"[red]error:[/red] {field}: {error['msg']}", highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(field)}: {escape(error['msg'])}",
+                              highlight=False)
         raise typer.Exit(2) from exc
 
 

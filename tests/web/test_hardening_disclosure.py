@@ -9,14 +9,18 @@ releases learns that the load added 7 oncology cases and that release 1 withheld
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from nrmc.core.privacy import WithheldLedger
+from nrmc.evaluation.disclosure import publish_all
+from nrmc.evaluation.impact import before_after
 from nrmc.flows import store
 from nrmc.flows.engine import connect, run_outflow
 from nrmc.flows.geo import LEVELS
@@ -124,3 +128,29 @@ def test_the_pages_cache_keeps_its_ledger_beside_the_dataset(db, tmp_path):
     OutflowCache(root, min_cell=10).sliced(db, level="province")
     remembered = WithheldLedger(root / WITHHELD_LEDGER).read()
     assert remembered[f"prefecture|{JIUQUAN}|2024|{ONC}"] >= {"discharges"}
+
+
+def _level4(first: int) -> pd.DataFrame:
+    return pd.DataFrame({"year": [2016, 2017, 2018], "level4": [first, 140, 150],
+                         "surgeries": [40, 1100, 1150]})
+
+
+def _before_after(first: int):  # type: ignore[no-untyped-def]
+    return {"level4_share": before_after(_level4(first), metric="level4_share", baseline_year=2017,
+                                         numerator="level4", denominator="surgeries")}
+
+
+def test_an_evaluation_numerator_withheld_once_stays_withheld_after_a_load(tmp_path):
+    """2016 had 5 level-4 surgeries (withheld); a load adds 7 (12): published without memory,
+    12 minus what the load added gives the 5 back."""
+    assert publish_all(_before_after(12), 10)["level4_share"].table.loc[0, "numerator"] == 12
+    ledger = WithheldLedger(tmp_path / WITHHELD_LEDGER)
+    first = publish_all(_before_after(5), 10, ledger=ledger, prefix="project:31")
+    second = publish_all(_before_after(12), 10, ledger=ledger, prefix="project:31")
+    for published in (first, second):
+        row = published["level4_share"].table.set_index("year").loc[2016]
+        assert row["numerator_withheld"] and math.isnan(row["numerator"]) and math.isnan(row["value"])
+        assert row["denominator"] == 40
+    # Another project's table is not affected by this one's history.
+    other = publish_all(_before_after(12), 10, ledger=ledger, prefix="project:32")
+    assert other["level4_share"].table.loc[0, "numerator"] == 12

@@ -37,6 +37,7 @@ from typing import Any
 
 DEFAULT_MIN_CELL = 10
 WITHHELD = "—"  # shown instead of a withheld share, rate or change
+LEDGER_FILE = "withheld-cells.json"  # beside a dataset's manifest: see WithheldLedger
 _OUTFLOW_DERIVED = ("treated_outside", "outflow_rate", "top_destination", "top_destination_share")
 
 

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from .. import __version__
-from ..core.privacy import WITHHELD, count_marker, disclosure_note
+from ..core.privacy import WITHHELD, WithheldLedger, count_marker, disclosure_note
 from ..domains.hospitals import service as hospitals
 from . import charts
 from .disclosure import publish, publish_kpis, publish_origins
@@ -67,12 +67,13 @@ def build_report(
     min_cell: int,
     baseline_year: int | None = None,
     dataset_label: str = "flows dataset",
+    ledger: WithheldLedger | None = None,
 ) -> Report:
     """Evaluate the scope and render the report page, counts of 1 to ``min_cell − 1``
     withheld (``min_cell`` = 1 shows every count). ``Report.evaluation`` is what it shows."""
     raw = evaluate(session=session, source=source, scope=scope, key=key,
                    baseline_year=baseline_year, with_programme=True)
-    ev = publish(raw, min_cell)
+    ev = publish(raw, min_cell, ledger=ledger, prefix=f"{scope}:{key}")
     kpis = publish_kpis(gather(session=session, evaluation=raw), min_cell)
     flows_source = f"{FLOWS_SOURCE}; {dataset_label}"
     svgs: dict[str, str] = {}

@@ -31,7 +31,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..core.privacy import DEFAULT_MIN_CELL, WithheldLedger, suppress_outflow_rows, withheld_kinds
+from ..core.privacy import (
+    DEFAULT_MIN_CELL,
+    LEDGER_FILE,
+    WithheldLedger,
+    suppress_outflow_rows,
+    withheld_kinds,
+)
 from ..domains.regions import service as regions
 from ..domains.regions.models import Region
 from ..domains.users.scope import Scope
@@ -40,7 +46,7 @@ from ..flows import store
 from ..flows.geo import LEVELS, units_table
 
 ALL = "all"  # all specialties together
-WITHHELD_LEDGER = "withheld-cells.json"  # beside the manifest: what releases have withheld
+WITHHELD_LEDGER = LEDGER_FILE  # beside the manifest: what releases have withheld
 EACH = "each"  # every specialty, one row each
 
 Rows = list[dict[str, Any]]

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic_core import PydanticCustomError
 
 from ..core.enums import Direction, ReferralStatus, Specialty, Urgency
 from ..core.errors import ImportRejected, RowProblem
+from ..core.inputs import check_instant
 from ..core.tabular import detect_encoding
 from ..domains.referrals import fhir
 from ..domains.referrals import service as referrals
@@ -67,13 +69,16 @@ def _mover(verb: str):  # type: ignore[no-untyped-def]
         referral_id: int = typer.Argument(..., help="referral id"),
         version: int = typer.Option(..., help="the version you saw (refused if it has changed)"),
         reason: str = typer.Option("", help="why (required to reject or cancel)"),
-        when: str | None = typer.Option(None, help="appointment time, ISO 8601 (schedule only)"),
+        when: str | None = typer.Option(None, help="appointment time, ISO 8601 (schedule only); "
+                                               "without an offset it is Beijing time"),
         fmt: OutputFormat = FormatOpt,
     ) -> None:
         scheduled = None
         if when:
             try:
-                scheduled = datetime.fromisoformat(when)
+                scheduled = check_instant(datetime.fromisoformat(when))
+            except PydanticCustomError as exc:
+                raise typer.BadParameter(f"--when: {exc.message()}") from exc
             except ValueError as exc:
                 raise typer.BadParameter(f"{when!r} is not an ISO 8601 time") from exc
         with db_session() as session:

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from .. import __version__
+from ..core.inputs import today_beijing
 from ..core.privacy import WITHHELD, WithheldLedger, count_marker, disclosure_note
 from ..domains.hospitals import service as hospitals
 from . import charts
@@ -129,7 +129,7 @@ def build_report(
     html = _environment().get_template("report.html").render(
         ev=ev, summary=ev.summary(), kpis=kpis,
         metrics=METRICS, svgs=svgs, maps=maps, projects=project_rows,
-        today=date.today().isoformat(), version=__version__, dataset_label=dataset_label,
+        today=today_beijing().isoformat(), version=__version__, dataset_label=dataset_label,
         min_cell=min_cell, marker=count_marker(min_cell), dash=WITHHELD,
         note_zh=note_zh, note_en=note_en,
         kpis_withheld=any(k.withheld_as for k in kpis),

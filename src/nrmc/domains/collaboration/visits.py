@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...core.enums import ActionStatus, ProjectStatus
 from ...core.errors import Conflict, NotFound
+from ...core.inputs import today_beijing
 from ..audit import service as audit
 from ..projects.models import Project
 from ..users.scope import Scope
@@ -115,7 +116,7 @@ def change_project_status(
 
 
 def to_out(visit: SiteVisit, *, today: date | None = None) -> SiteVisitOut:
-    day = today or date.today()
+    day = today or today_beijing()
     return SiteVisitOut(
         id=visit.id, project_id=visit.project_id, visited_on=visit.visited_on, lead=visit.lead,
         members=list(visit.members), findings=visit.findings, score=visit.score,

@@ -77,3 +77,9 @@ def test_a_control_character_in_a_referral_reason_is_422(as_user, cast):
         "from_hospital": JINTA, "to_hospital": cast.jiuquan_hospital, "specialty": "cardiovascular",
         "diagnosis": "I21", "reason": "bell\x07"})
     assert _fields(response) == {"reason"}
+
+
+def test_json_nested_too_deeply_is_refused_not_500(as_user):
+    body = '{"admissions_per_year": 10, "mean_los_days": 5, "x": ' + "[" * 990 + "]" * 990 + "}"
+    response = as_user("admin").post(BEDS, content=body, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422)

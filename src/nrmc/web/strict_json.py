@@ -84,6 +84,9 @@ async def strict_json(request: Request) -> None:
         parsed = loads_marked(body)
     except (ValueError, RecursionError):
         return  # not JSON at all: FastAPI answers json_invalid for routes that take a body
-    found = list(problems(parsed))
+    try:
+        found = list(problems(parsed))
+    except RecursionError:  # parsed, but nested deeper than anything nrmc accepts
+        found = [{"type": "json_invalid", "loc": ("body",), "msg": "nested too deeply"}]
     if found:
         raise RequestValidationError(found)

@@ -62,7 +62,7 @@ def _require_store(url: str) -> None:
     home = settings().home
     if path is not None:
         if not path.is_file():
-            where = (f"the workspace folder {home} does not exist" if not path.parent.exists()
+            where = (f"the workspace folder {path.parent} does not exist" if not path.parent.exists()
                      else f"{path.parent} holds no nrmc store ({path.name})")
             _workspace_error(f"{where}. Check NRMC_HOME (now {home}); create a store with "
                              "`nrmc db upgrade` or a demo with `nrmc demo`.")

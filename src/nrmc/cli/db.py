@@ -18,7 +18,7 @@ def upgrade() -> None:
     """Migrate to the latest schema and load the real reference data: the geography with 2020
     census populations, the programme roster and the grade-3A hospitals (existing stores are
     brought up to date; running it again changes nothing)."""
-    report = upgrade_workspace(engine())
+    report = upgrade_workspace(engine(create=True))
     console.print(f"store at [bold]{_safe_url()}[/bold] is at revision "
                   f"{current_revision(engine())}; regions added {report.regions_added}, "
                   f"updated {report.regions_updated}, retired {report.regions_retired}; "

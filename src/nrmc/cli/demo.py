@@ -22,7 +22,7 @@ def demo(
     if_missing: bool = typer.Option(False, "--if-missing", help="do nothing if a demo exists"),
 ) -> None:
     """Build the demo workspace in NRMC_HOME: real geography and roster + synthetic layers."""
-    if demo_exists(engine()):
+    if demo_exists(engine(create=True)):
         if if_missing:
             console.print(f"demo workspace already in {settings().home}")
             return

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.markup import escape
 
 from ..core.enums import ActivityKind, DispatchRole, GapLevel
 from ..core.inputs import explain
@@ -65,7 +66,8 @@ def validated(model: type[BaseModel], **values: Any) -> Any:
         # The same bilingual messages as the pages, the API and the uploads (core.inputs).
         for error in explain(exc):
             field = "input" if error.field == "__root__" else error.field
-            err_console.print(f"[red]error:[/red] {field}: {error.message}", highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(field)}: {escape(error.message)}",
+                              highlight=False)
         raise typer.Exit(2) from exc
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..core.tabular import write_xlsx
+from ..core.export import beijing_iso, write_csv, write_file
 
 
 class OutputFormat(StrEnum):
@@ -29,6 +29,8 @@ err_console = Console(stderr=True, soft_wrap=True)
 def _plain(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN → null
         return None
+    if isinstance(value, datetime):
+        return beijing_iso(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -47,10 +49,7 @@ def emit(
         data = [{k: _plain(r.get(k)) for k in cols} for r in rows]
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
     elif fmt == OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(cols)
-        for r in rows:
-            writer.writerow(["" if r.get(k) is None else _cell(r.get(k)) for k in cols])
+        write_csv(sys.stdout, [{k: _flat(r.get(k)) for k in cols} for r in rows], cols)
     else:
         table = Table(title=title, show_lines=False)
         for c in cols:
@@ -62,16 +61,14 @@ def emit(
 
 def export(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> None:
     """Save rows to CSV or XLSX (by the file suffix) for planners who work in Excel."""
-    flat = [{k: _cell(r.get(k)) if isinstance(r.get(k), dict | list | tuple) else _plain(r.get(k))
-             for k in columns} for r in rows]
-    if path.suffix.lower() == ".xlsx":
-        write_xlsx(path, flat, columns)
-    else:
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(flat)
+    write_file(path, [{k: _flat(r.get(k)) for k in columns} for r in rows], columns)
     err_console.print(f"wrote {len(rows)} rows to {path}")
+
+
+def _flat(value: Any) -> Any:
+    """Nested values as the table shows them (a region by its Chinese name); the rest is left to
+    nrmc.core.export, which defuses formulas and writes instants in Beijing time."""
+    return _cell(value) if isinstance(value, dict | list | tuple) else value
 
 
 def _cell(value: Any) -> str:

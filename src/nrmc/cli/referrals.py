@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic_core import PydanticCustomError
 
 from ..core.enums import Direction, ReferralStatus, Specialty, Urgency
+from ..core.errors import ImportRejected, RowProblem
+from ..core.inputs import check_instant
+from ..core.tabular import detect_encoding
 from ..domains.referrals import fhir
 from ..domains.referrals import service as referrals
 from ..domains.referrals.models import Referral
@@ -65,13 +69,16 @@ def _mover(verb: str):  # type: ignore[no-untyped-def]
         referral_id: int = typer.Argument(..., help="referral id"),
         version: int = typer.Option(..., help="the version you saw (refused if it has changed)"),
         reason: str = typer.Option("", help="why (required to reject or cancel)"),
-        when: str | None = typer.Option(None, help="appointment time, ISO 8601 (schedule only)"),
+        when: str | None = typer.Option(None, help="appointment time, ISO 8601 (schedule only); "
+                                               "without an offset it is Beijing time"),
         fmt: OutputFormat = FormatOpt,
     ) -> None:
         scheduled = None
         if when:
             try:
-                scheduled = datetime.fromisoformat(when)
+                scheduled = check_instant(datetime.fromisoformat(when))
+            except PydanticCustomError as exc:
+                raise typer.BadParameter(f"--when: {exc.message()}") from exc
             except ValueError as exc:
                 raise typer.BadParameter(f"{when!r} is not an ISO 8601 time") from exc
         with db_session() as session:
@@ -140,14 +147,35 @@ def export(
     sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
 
 
+def _read_bundle(path: Path) -> Any:
+    """The file as standard JSON (UTF-8 or GB18030; NaN/Infinity refused), or ImportRejected."""
+    def refuse(reason: str) -> ImportRejected:
+        return ImportRejected(str(path), [RowProblem(str(path), 0, "file", reason)])
+
+    def non_standard(token: str) -> Any:
+        raise refuse(f"{token} is not standard JSON")
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise refuse("is empty")
+    try:
+        bundle = json.loads(data.decode(detect_encoding(path, data[:65536])),
+                            parse_constant=non_standard)
+    except (ValueError, RecursionError) as exc:
+        raise refuse(f"is not JSON ({str(exc)[:120]})") from exc
+    if not isinstance(bundle, dict):
+        raise refuse("is not a FHIR Bundle (a JSON object)")
+    return bundle
+
+
 @app.command("import")
 def import_cmd(path: Path = typer.Argument(..., help="FHIR R4 Bundle JSON file"),
                fmt: OutputFormat = FormatOpt) -> None:
     """Store a referral received as a FHIR Bundle; the same bundle twice gives the same referral."""
-    try:
-        bundle = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise typer.BadParameter(f"cannot read {path}: {exc}") from exc
     with db_session() as session:
+        bundle = _read_bundle(path)
         _show(fhir.import_bundle(session=session, scope=SYSTEM, bundle=bundle, source=str(path)),
               fmt, session)

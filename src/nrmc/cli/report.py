@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from ..core.privacy import LEDGER_FILE, WithheldLedger
 from ..domains.regions import service as regions_service
 from ..evaluation.reports import build_report, pdf_engine, write_report
 from . import evaluate
@@ -41,7 +42,8 @@ def _report(scope: str, key: str, out: Path | None, pdf: bool, baseline_year: in
                               regions=regions_service.region_table(session=session),
                               scope=scope, key=key, baseline_year=baseline_year,
                               min_cell=settings().min_cell_size,
-                              dataset_label=_dataset_label())
+                              dataset_label=_dataset_label(),
+                              ledger=WithheldLedger(settings().flows_dir / LEDGER_FILE))
     written = write_report(report.html, target, pdf=pdf)
     if pdf and pdf_engine() is None:
         err_console.print("no PDF engine (Chromium) found: open the HTML and print it to PDF")

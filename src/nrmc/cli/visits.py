@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
 
+from ..core.inputs import today_beijing
 from ..domains.collaboration import visits
 from ..domains.collaboration.schemas import ActionIn, SiteVisitIn, SiteVisitOut
 from .context import db_session
@@ -127,7 +127,7 @@ def close_action(
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Mark a follow-up action done (exit 5 if it already is); shows the visit."""
-    when = parse_day(on) if on else date.today()
+    when = parse_day(on) if on else today_beijing()
     with db_session() as session:
         action = visits.close_action(session=session, scope=SYSTEM, action_id=action_id, on=when,
                                      reason=reason, source="cli")

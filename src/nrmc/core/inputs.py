@@ -152,6 +152,12 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def finite(value: Any) -> Any:
+    """Before-validator for a float field with its own bounds: NaN and infinities (also written
+    as text, or 1e400) are refused with the bilingual "must be a finite number"."""
+    return _finite(value)
+
+
 def _text(max_length: int, multiline: bool = False) -> AfterValidator:
     return AfterValidator(lambda v: clean_text(v, max_length=max_length, multiline=multiline))
 

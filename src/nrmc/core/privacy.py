@@ -26,13 +26,18 @@ a full linear-programming audit of every combination of groups.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import math
+import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 DEFAULT_MIN_CELL = 10
 WITHHELD = "—"  # shown instead of a withheld share, rate or change
+LEDGER_FILE = "withheld-cells.json"  # beside a dataset's manifest: see WithheldLedger
 _OUTFLOW_DERIVED = ("treated_outside", "outflow_rate", "top_destination", "top_destination_share")
 
 
@@ -167,9 +172,62 @@ def suppress_outflow_row(row: dict[str, Any], min_cell: int = DEFAULT_MIN_CELL) 
     return out
 
 
+def withheld_kinds(raw: dict[str, Any], published: dict[str, Any]) -> frozenset[str]:
+    """Which of an outflow row's cells a release withheld (had a value, published None)."""
+    return frozenset(k for k in ("discharges", "treated_outside", "top_destination_share")
+                     if raw.get(k) is not None and published.get(k) is None)
+
+
+class WithheldLedger:
+    """The cells ever withheld from a published table, kept across releases.
+
+    A count withheld in one release and published in the next (a load added discharges to it)
+    could be recovered by differencing the two releases: the later count minus what the load
+    added, or a group total minus the cells published beside it. So a cell withheld once stays
+    withheld: every release suppresses on the union of what earlier releases withheld for the
+    same cell key, and complementary suppression is worked out on top of that union.
+
+    The ledger is a JSON file ({key: [kinds]}) beside the dataset it protects; writes are
+    merged under an exclusive lock and replaced atomically, so concurrent workers only add.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, frozenset[str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:  # never publish as if nothing had been withheld
+            raise RuntimeError(f"cannot read the withheld-cells ledger {self.path}: {exc}") from exc
+        return {str(k): frozenset(v) for k, v in data.get("cells", {}).items()}
+
+    def remember(self, withheld: Mapping[str, Collection[str]]) -> None:
+        """Add cells to the ledger (keys with no kinds are ignored)."""
+        fresh = {k: frozenset(v) for k, v in withheld.items() if v}
+        if not fresh:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            merged = dict(self.read())
+            changed = False
+            for key, kinds in fresh.items():
+                union = merged.get(key, frozenset()) | kinds
+                if union != merged.get(key):
+                    merged[key], changed = union, True
+            if changed:
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"cells": {k: sorted(v) for k, v in sorted(merged.items())}},
+                                          ensure_ascii=False), encoding="utf-8")
+                os.replace(tmp, self.path)
+
+
 def suppress_outflow_rows(rows: Sequence[dict[str, Any]], min_cell: int = DEFAULT_MIN_CELL, *,
                           by_specialty: Sequence[Group] = (),
-                          by_region: Sequence[Group] = ()) -> list[dict[str, Any]]:
+                          by_region: Sequence[Group] = (),
+                          carried: Sequence[Collection[str]] | None = None) -> list[dict[str, Any]]:
     """Outflow rows as published: each row's own small cells (:func:`suppress_outflow_row`),
     then complementary suppression in the groups the rows form (indices into ``rows``).
 
@@ -180,13 +238,20 @@ def suppress_outflow_rows(rows: Sequence[dict[str, Any]], min_cell: int = DEFAUL
     row whose discharges are withheld loses everything the primary rule takes for a small
     denominator; one whose treated_outside is withheld, what it takes for a small numerator.
     """
+    kept = list(carried) if carried is not None else [()] * len(rows)
     out = [suppress_outflow_row(r, min_cell) for r in rows]
+    for row, before in zip(out, kept, strict=True):
+        if "top_destination_share" in before and row.get("top_destination_share") is not None:
+            row.update(top_destination_share=None, suppressed=True)
     discharges = [r.get("discharges") for r in rows]
-    hidden = withheld_in_groups(discharges, [is_small(c, min_cell) for c in discharges],
-                                [*by_specialty, *by_region])
+    hidden = withheld_in_groups(
+        discharges, [is_small(c, min_cell) or "discharges" in before
+                     for c, before in zip(discharges, kept, strict=True)],
+        [*by_specialty, *by_region])
     outside = [r.get("treated_outside") for r in rows]
     hidden_outside = withheld_in_groups(
-        outside, [h or is_small(c, min_cell) for h, c in zip(hidden, outside, strict=True)],
+        outside, [h or is_small(c, min_cell) or "treated_outside" in before
+                  for h, c, before in zip(hidden, outside, kept, strict=True)],
         by_specialty)
     for row, whole, numerator in zip(out, hidden, hidden_outside, strict=True):
         if whole:

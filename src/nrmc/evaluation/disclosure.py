@@ -30,11 +30,19 @@ not counts of patients and are never withheld.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
 
-from ..core.privacy import WITHHELD, count_marker, is_small, share_withheld, withheld_cells
+from ..core.privacy import (
+    WITHHELD,
+    WithheldLedger,
+    count_marker,
+    is_small,
+    share_withheld,
+    withheld_cells,
+)
 from .impact import BeforeAfter
 from .kpis import Kpi
 from .service import Evaluation
@@ -52,13 +60,22 @@ class PublishedBeforeAfter(BeforeAfter):
     withheld: frozenset[str] = field(default_factory=frozenset)
 
 
-def publish_before_after(result: BeforeAfter, min_cell: int) -> PublishedBeforeAfter:
+def publish_before_after(result: BeforeAfter, min_cell: int, *,
+                         carried: Mapping[int, Collection[str]] | None = None) -> PublishedBeforeAfter:
+    """``carried``: by year, the figures (``numerator``, ``denominator``) earlier releases
+    withheld; they stay withheld (see ``nrmc.core.privacy.WithheldLedger``)."""
     table = result.table.copy()
-    denominator = table["denominator"].map(lambda d: is_small(d, min_cell)).astype(bool)
-    numerator = table["numerator"].map(lambda n: is_small(n, min_cell)).astype(bool)
-    value = pd.Series([share_withheld(n, d, min_cell) for n, d in
-                       zip(table["numerator"], table["denominator"], strict=True)],
-                      index=table.index, dtype=bool)
+    before = [frozenset((carried or {}).get(int(y), ())) for y in table["year"]]
+    denominator = pd.Series([is_small(d, min_cell) or "denominator" in b
+                             for d, b in zip(table["denominator"], before, strict=True)],
+                            index=table.index, dtype=bool)
+    numerator = pd.Series([is_small(n, min_cell) or "numerator" in b
+                           for n, b in zip(table["numerator"], before, strict=True)],
+                          index=table.index, dtype=bool)
+    value = numerator | denominator | pd.Series(
+        [share_withheld(n, d, min_cell) for n, d in
+         zip(table["numerator"], table["denominator"], strict=True)],
+        index=table.index, dtype=bool)
     base = bool(value[table["year"] == result.baseline_year].iloc[0])
     change = value | base
     yoy = value | value.shift(1, fill_value=False).astype(bool)
@@ -75,11 +92,40 @@ def publish_before_after(result: BeforeAfter, min_cell: int) -> PublishedBeforeA
     return PublishedBeforeAfter(**raw, withheld=frozenset(n for n, h in headline.items() if h))
 
 
-def publish(evaluation: Evaluation, min_cell: int) -> Evaluation:
+def withheld_by_year(published: PublishedBeforeAfter) -> dict[int, frozenset[str]]:
+    """Which counts a published before/after table withheld, by year (for the ledger)."""
+    table = published.table
+    return {int(y): frozenset(k for k, hidden in (("numerator", n), ("denominator", d)) if hidden)
+            for y, n, d in zip(table["year"], table["numerator_withheld"],
+                               table["denominator_withheld"], strict=True)}
+
+
+def publish_all(before_after: Mapping[str, BeforeAfter], min_cell: int, *,
+                ledger: WithheldLedger | None = None,
+                prefix: str = "") -> dict[str, PublishedBeforeAfter]:
+    """Every metric's table as published. With a ``ledger``, figures withheld by an earlier
+    release (keys ``evaluation|<prefix>|<metric>|<year>``) stay withheld, and this release's
+    withheld figures are added, so two releases around a load cannot be differenced."""
+    remembered = ledger.read() if ledger is not None else {}
+    out: dict[str, PublishedBeforeAfter] = {}
+    fresh: dict[str, frozenset[str]] = {}
+    for name, result in before_after.items():
+        key = f"evaluation|{prefix}|{name}|"
+        carried = {int(k.rsplit("|", 1)[1]): v for k, v in remembered.items()
+                   if k.startswith(key) and k.rsplit("|", 1)[1].isdigit()}
+        out[name] = publish_before_after(result, min_cell, carried=carried)
+        fresh.update({f"{key}{year}": kinds for year, kinds in withheld_by_year(out[name]).items()})
+    if ledger is not None:
+        ledger.remember(fresh)
+    return out
+
+
+def publish(evaluation: Evaluation, min_cell: int, *, ledger: WithheldLedger | None = None,
+            prefix: str = "") -> Evaluation:
     """The evaluation with every before/after result as published (``summary()`` follows)."""
-    return replace(evaluation, before_after={
-        name: publish_before_after(result, min_cell)
-        for name, result in evaluation.before_after.items()})
+    shown: dict[str, BeforeAfter] = dict(publish_all(
+        evaluation.before_after, min_cell, ledger=ledger, prefix=prefix))
+    return replace(evaluation, before_after=shown)
 
 
 def publish_kpis(kpis: list[Kpi], min_cell: int) -> list[Kpi]:

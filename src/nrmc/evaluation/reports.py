@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from .. import __version__
-from ..core.privacy import WITHHELD, count_marker, disclosure_note
+from ..core.inputs import today_beijing
+from ..core.privacy import WITHHELD, WithheldLedger, count_marker, disclosure_note
 from ..domains.hospitals import service as hospitals
 from . import charts
 from .disclosure import publish, publish_kpis, publish_origins
@@ -67,12 +67,13 @@ def build_report(
     min_cell: int,
     baseline_year: int | None = None,
     dataset_label: str = "flows dataset",
+    ledger: WithheldLedger | None = None,
 ) -> Report:
     """Evaluate the scope and render the report page, counts of 1 to ``min_cell − 1``
     withheld (``min_cell`` = 1 shows every count). ``Report.evaluation`` is what it shows."""
     raw = evaluate(session=session, source=source, scope=scope, key=key,
                    baseline_year=baseline_year, with_programme=True)
-    ev = publish(raw, min_cell)
+    ev = publish(raw, min_cell, ledger=ledger, prefix=f"{scope}:{key}")
     kpis = publish_kpis(gather(session=session, evaluation=raw), min_cell)
     flows_source = f"{FLOWS_SOURCE}; {dataset_label}"
     svgs: dict[str, str] = {}
@@ -128,7 +129,7 @@ def build_report(
     html = _environment().get_template("report.html").render(
         ev=ev, summary=ev.summary(), kpis=kpis,
         metrics=METRICS, svgs=svgs, maps=maps, projects=project_rows,
-        today=date.today().isoformat(), version=__version__, dataset_label=dataset_label,
+        today=today_beijing().isoformat(), version=__version__, dataset_label=dataset_label,
         min_cell=min_cell, marker=count_marker(min_cell), dash=WITHHELD,
         note_zh=note_zh, note_en=note_en,
         kpis_withheld=any(k.withheld_as for k in kpis),

@@ -22,6 +22,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..core.errors import ImportRejected, RowProblem
+from ..core.export import safe_text
+from ..core.tabular import detect_encoding
 from . import store
 from .geo import leaf_codes
 from .pseudonym import PSEUDONYM_BITS, pseudonymise
@@ -79,27 +81,63 @@ class Reference:
         return cls(leaf_codes(regions), located, frozenset(codes[tcm]))
 
 
+def _refuse(path: Path, reason: str, field: str = "file") -> ImportRejected:
+    return ImportRejected(str(path), [RowProblem(str(path), 0, field, reason)])
+
+
+def _check_header(path: Path, names: Sequence[str]) -> None:
+    """Refuse a file whose first row is not the header (a header-less file read "0 of 0")."""
+    missing = [c for c in INPUT_COLUMNS if c not in names and c not in OPTIONAL_INPUT_COLUMNS]
+    if missing:
+        reason = ("required column(s) missing" if set(names) & set(INPUT_COLUMNS) else
+                  "has no header row naming the columns (" + ", ".join(INPUT_COLUMNS[:3]) + ", …)")
+        raise ImportRejected(str(path), [RowProblem(str(path), 0, ",".join(missing), reason)])
+    repeated = sorted({n for n in names if list(names).count(n) > 1})
+    if repeated:
+        raise _refuse(path, "column appears twice in the header", ",".join(repeated))
+
+
 def _batches(path: Path) -> Iterator[pd.DataFrame]:
-    """Input rows as all-text DataFrames, in batches (so a 10 GB file never sits in memory)."""
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+    """Input rows as all-text DataFrames, in batches (so a 10 GB file never sits in memory).
+    Text may be UTF-8 (with or without BOM) or GBK/GB18030; anything else is refused by name."""
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            parquet = pq.ParquetFile(path)
+            _check_header(path, parquet.schema_arrow.names)
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+                yield batch.to_pandas().astype("string")
+            return
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+        if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+            raise _refuse(path, "is empty")
+        encoding = "utf8" if detect_encoding(path, head) == "utf-8-sig" else "gb18030"
+        names = pacsv.open_csv(path, read_options=pacsv.ReadOptions(
+            block_size=1 << 16, encoding=encoding)).schema.names
+        _check_header(path, names)
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24, encoding=encoding),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False
+            ),
+        )
+        for batch in reader:
             yield batch.to_pandas().astype("string")
-        return
-    names = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=1 << 24),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names}, strings_can_be_null=False
-        ),
-    )
-    for batch in reader:
-        yield batch.to_pandas().astype("string")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise _refuse(path, "does not exist") from exc
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        kind = "Parquet" if path.suffix.lower() in {".parquet", ".pq"} else "CSV"
+        raise _refuse(path, f"cannot be read as {kind}: {first}") from exc
 
 
 def _total_rows(path: Path) -> int | None:
     if path.suffix.lower() in {".parquet", ".pq"}:
-        return pq.ParquetFile(path).metadata.num_rows
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowInvalid, OSError):
+            return None  # _batches refuses the file, naming it
     return None
 
 
@@ -237,15 +275,7 @@ def ingest(
         rejected: dict[tuple[int, int], dict[str, str]] = {}
         for file_no, path in enumerate(map(Path, paths)):
             total, done = _total_rows(path), 0
-            header_checked = False
             for frame in _batches(path):
-                if not header_checked:
-                    missing = [c for c in INPUT_COLUMNS
-                               if c not in frame.columns and c not in OPTIONAL_INPUT_COLUMNS]
-                    if missing:
-                        raise ImportRejected(str(path), [RowProblem(
-                            str(path), 0, ",".join(missing), "required column(s) missing")])
-                    header_checked = True
                 good, problems = validate(frame, ref, file=str(path), first_row=done + 1)
                 for p in problems:
                     rejected.setdefault((file_no, p.row), frame.iloc[p.row - done - 1].to_dict())
@@ -256,6 +286,8 @@ def ingest(
                 done += len(frame)
                 if progress:
                     progress(str(path), done, total)
+            if done == 0:
+                raise _refuse(path, "has no data rows")
             summary.rows_read += done
         store._checkpoint("validated")
         _load_incoming(load, incoming, names, summary, rejected)
@@ -342,5 +374,5 @@ def _write_rejects(
         for (file, row), found in ordered:
             raw = rejected.get((index[file], row), {})
             given = ["" if pd.isna(raw.get(c)) else raw[c] for c in INPUT_COLUMNS]
-            writer.writerow([file, row, ";".join(p.field for p in found),
-                             "; ".join(p.reason for p in found), *given])
+            writer.writerow([safe_text(str(v)) for v in (file, row, ";".join(p.field for p in found),
+                             "; ".join(p.reason for p in found), *given)])

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.inputs import MAX_BEDS
 from .errors import InvalidInput
 
 OCCUPANCY_RULE = 0.85
 DAYS_PER_YEAR = 365.0
+MAX_OFFERED_LOAD = MAX_BEDS
 
 
 def _check_load(load: float, servers: int) -> None:
@@ -87,7 +89,13 @@ def offered_load(admissions_per_year: float, mean_los_days: float) -> float:
                         ("mean_los_days", mean_los_days)):
         if not np.isfinite(value) or value <= 0:
             raise InvalidInput(f"{name} must be a positive number; got {value}")
-    return admissions_per_year / DAYS_PER_YEAR * mean_los_days
+    load = admissions_per_year / DAYS_PER_YEAR * mean_los_days
+    if load > MAX_OFFERED_LOAD:
+        # More occupied beds than any hospital has: a typo (20 digits) or a whole country. The
+        # Erlang recursion would run for hours; refuse, naming the bound.
+        raise InvalidInput(f"admissions_per_year × mean_los_days / {DAYS_PER_YEAR:g} is {load:,.0f} "
+                           f"occupied beds; at most {MAX_OFFERED_LOAD:,} can be sized")
+    return load
 
 
 def _check_target(target: float) -> None:

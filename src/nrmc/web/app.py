@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -33,6 +33,7 @@ from .guards import AdmissionLimit, BodyLimit, RefuseNulBytes, SecurityHeaders, 
 from .outflow import OutflowCache
 from .read_cache import ReadCache, cached_paths
 from .security import TokenSigner
+from .strict_json import strict_json
 from .templating import make_templates
 
 STATIC = Path(__file__).with_name("static")
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                     "`Authorization: Bearer <access_token>`. Every list paginates (limit/offset) "
                     "and downloads as CSV or XLSX with ?format=csv|xlsx.",
         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+        dependencies=[Depends(strict_json)],  # standard JSON only (web/strict_json.py)
     )
     app.state.settings = settings
     app.state.engine = engine

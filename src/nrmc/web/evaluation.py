@@ -20,12 +20,12 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from ..core.privacy import disclosure_note
+from ..core.privacy import LEDGER_FILE, WithheldLedger, disclosure_note
 from ..domains.projects.models import Project
 from ..domains.regions import service as regions
 from ..evaluation import charts
 from ..evaluation import service as evaluation
-from ..evaluation.disclosure import publish_before_after
+from ..evaluation.disclosure import publish_all
 from ..evaluation.sources import EngineFlowSource
 from ..flows import store
 from .deps import CurrentProject, PageUser, SessionDep
@@ -87,10 +87,12 @@ def _evaluate(request: Request, session: Session, project: Project) -> evaluatio
         return state.evaluations[key]
 
 
-def to_out(result: evaluation.Evaluation, min_cell: int) -> EvaluationOut:
-    """The evaluation as published: shares resting on a small cell are null, ``suppressed``."""
+def to_out(result: evaluation.Evaluation, min_cell: int, *, ledger: WithheldLedger | None = None,
+           prefix: str = "") -> EvaluationOut:
+    """The evaluation as published: shares resting on a small cell are null, ``suppressed``;
+    with a ``ledger``, what an earlier release withheld stays withheld."""
     summary = result.summary()  # only its model estimates are used below: not counts
-    shown = {name: publish_before_after(ba, min_cell) for name, ba in result.before_after.items()}
+    shown = publish_all(result.before_after, min_cell, ledger=ledger, prefix=prefix)
     metrics = [MetricChange(metric=name, description=evaluation.METRICS.get(name, name),
                             baseline_year=ba.baseline_year, after_year=ba.after_year,
                             before=_num(ba.before), after=_num(ba.after),
@@ -112,8 +114,13 @@ def get_evaluation(project: CurrentProject, request: Request, session: SessionDe
     rate in the centre's province × specialty cells; 404 when no discharges are loaded.
     A share resting on fewer than NRMC_MIN_CELL_SIZE cases is withheld (null,
     `suppressed: true`)."""
-    return to_out(_evaluate(request, session, project),
-                  request.app.state.settings.min_cell_size)
+    settings = request.app.state.settings
+    return to_out(_evaluate(request, session, project), settings.min_cell_size,
+                  ledger=_ledger(request), prefix=f"project:{project.id}")
+
+
+def _ledger(request: Request) -> WithheldLedger:
+    return WithheldLedger(request.app.state.settings.flows_dir / LEDGER_FILE)
 
 
 @pages.get("/projects/{project_id}/evaluation", response_class=HTMLResponse)
@@ -132,5 +139,6 @@ def evaluation_page(project_id: int, request: Request, session: SessionDep,
         chart = Markup(charts.event_study_svg(result.did, title=result.title, source=source))
     min_cell = request.app.state.settings.min_cell_size
     return render(request, "evaluation/project.html", user, project=project,
-                  result=to_out(result, min_cell), chart=chart, note=disclosure_note(min_cell),
-                  source=source)
+                  result=to_out(result, min_cell, ledger=_ledger(request),
+                                prefix=f"project:{project.id}"),
+                  chart=chart, note=disclosure_note(min_cell), source=source)

@@ -31,7 +31,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..core.privacy import DEFAULT_MIN_CELL, suppress_outflow_rows
+from ..core.privacy import (
+    DEFAULT_MIN_CELL,
+    LEDGER_FILE,
+    WithheldLedger,
+    suppress_outflow_rows,
+    withheld_kinds,
+)
 from ..domains.regions import service as regions
 from ..domains.regions.models import Region
 from ..domains.users.scope import Scope
@@ -40,6 +46,7 @@ from ..flows import store
 from ..flows.geo import LEVELS, units_table
 
 ALL = "all"  # all specialties together
+WITHHELD_LEDGER = LEDGER_FILE  # beside the manifest: what releases have withheld
 EACH = "each"  # every specialty, one row each
 
 Rows = list[dict[str, Any]]
@@ -76,13 +83,14 @@ class OutflowCache:
                         self.flows_dir, table, level=lv, by_specialty=by,
                         engine=self.engine)  # type: ignore[arg-type]
                         for lv in LEVELS for by in (False, True)}
-                    self._published = {version: publish(frames, units_table(table),
-                                                        self.min_cell)}
+                    self._published = {version: publish(
+                        frames, units_table(table), self.min_cell,
+                        ledger=WithheldLedger(self.flows_dir / WITHHELD_LEDGER))}
         return self._published[version].get(level, {})
 
 
 def publish(frames: Mapping[tuple[str, bool], pd.DataFrame], units: pd.DataFrame,
-            min_cell: int) -> dict[str, Sliced]:
+            min_cell: int, *, ledger: WithheldLedger | None = None) -> dict[str, Sliced]:
     """Every level's outflow rows as published, by level and (specialty or ALL, year).
 
     ``frames``: ``run_outflow`` reports keyed by (level, by_specialty); ``units``:
@@ -91,6 +99,9 @@ def publish(frames: Mapping[tuple[str, bool], pd.DataFrame], units: pd.DataFrame
     two kinds of additive group: a region-year's specialty rows with its all-specialties row
     as the total, and a unit's child units (same year, specialty or all) with the unit as the
     total.
+
+    With a ``ledger``, a cell withheld by any earlier release stays withheld (suppression on
+    the union, so two releases cannot be differenced), and what this release withholds is added.
     """
     rows: Rows = []
     index: dict[tuple[str, str, int, str], int] = {}  # (level, region, year, specialty or ALL)
@@ -115,8 +126,16 @@ def publish(frames: Mapping[tuple[str, bool], pd.DataFrame], units: pd.DataFrame
             parent = index.get((parent_level, parents.get(region, ""), year, spec))
             if parent is not None:
                 by_region.setdefault(parent, []).append(i)
+    keys = [""] * len(rows)
+    for (level, region, year, spec), i in index.items():
+        keys[i] = f"{level}|{region}|{year}|{spec}"
+    before = ledger.read() if ledger is not None else {}
     published = suppress_outflow_rows(rows, min_cell, by_specialty=list(by_specialty.items()),
-                                      by_region=list(by_region.items()))
+                                      by_region=list(by_region.items()),
+                                      carried=[before.get(k, frozenset()) for k in keys])
+    if ledger is not None:
+        ledger.remember({k: withheld_kinds(raw, out)
+                         for k, raw, out in zip(keys, rows, published, strict=True)})
     out: dict[str, Sliced] = {}
     for (level, _, year, spec), i in index.items():
         out.setdefault(level, {}).setdefault((spec, year), []).append(published[i])

@@ -27,7 +27,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +36,7 @@ from sqlalchemy import Engine
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..core.inputs import today_beijing
 from ..db import revision
 from ..flows.store import MANIFEST
 from .security import CheckedToken, TokenSigner
@@ -132,7 +132,7 @@ class ReadCache:
         data = self._data_version()
         if data is None:
             return None
-        generation = (data, date.today().toordinal())
+        generation = (data, today_beijing().toordinal())
         if generation != self._generation:  # every entry kept so far answers older data
             self.entries.clear()
             self.bytes = 0

@@ -6,8 +6,6 @@ Every list answers a `Page` (items, total, limit, offset); the same endpoint wit
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
@@ -16,10 +14,11 @@ from fastapi import Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from ..core.export import XLSX_TYPE, csv_text, xlsx_bytes
+
 T = TypeVar("T")
 MAX_LIMIT = 500
 EXPORT_LIMIT = 100_000
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class Page(BaseModel, Generic[T]):
@@ -50,45 +49,19 @@ DOWNLOADS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _flat(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value.get("code") or value.get("id") or str(value)
-    if isinstance(value, list | tuple):
-        return ";".join(str(_flat(v)) for v in value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def flat_rows(items: Sequence[BaseModel | dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for item in items:
-        data = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
-        rows.append({k: _flat(v) for k, v in data.items()})
-    return rows
+    """Rows as Python values (instants stay datetimes so the writer can show them in Beijing time)."""
+    return [item.model_dump() if isinstance(item, BaseModel) else dict(item) for item in items]
 
 
 def download(items: Sequence[BaseModel | dict[str, Any]], fmt: TableFormat, name: str,
              columns: Sequence[str] = ()) -> Response:
-    """The rows as a CSV or XLSX attachment; `columns` gives the header when there are no rows."""
+    """The rows as a CSV or XLSX attachment; `columns` gives the header when there are no rows.
+    Written by nrmc.core.export (formula cells defused, any stored text written)."""
     rows = flat_rows(items)
     columns = list(rows[0]) if rows else list(columns)
     if fmt == TableFormat.csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        # UTF-8 with BOM so Excel on Chinese Windows opens it without mojibake.
-        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response(csv_text(rows, columns), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(name[:31])
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([row.get(c) for c in columns])
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(), media_type=XLSX_TYPE,
+    return Response(xlsx_bytes(rows, columns, sheet=name), media_type=XLSX_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})

@@ -7,7 +7,7 @@ readers are Chinese health officials; labels are bilingual (Chinese first, Engli
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,13 +45,21 @@ def pct(value: Any, digits: int = 1) -> str:
     return f"{float(value) * 100:.{digits}f}%"
 
 
-def date_zh(value: date | datetime | None) -> str:
-    if value is None:
+def date_zh(value: date | datetime | str | None) -> str:
+    """A date, or an instant in Beijing time with its offset (every page shows times this way).
+    Naive instants are UTC (nrmc.db.types.UTCDateTime); ISO text (audit snapshots) is parsed;
+    a value that cannot be shown as a date is shown as given, never an error page."""
+    if value is None or value == "":
         return "—"
-    if isinstance(value, datetime):
-        local = value.astimezone(CHINA_TZ) if value.tzinfo else value
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{value.year}年{value.month}月{value.day}日"
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if isinstance(value, datetime):
+            local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(CHINA_TZ)
+            return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} (UTC+8)"
+        return f"{value.year}年{value.month}月{value.day}日"
+    except (ValueError, OverflowError, TypeError):
+        return str(value)
 
 
 def specialty_label(value: str) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ...core.enums import MonthStatus
+from ...core.inputs import today_beijing
 from ...web.deps import ApiScope, SessionDep
 from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, DbId, FormatQuery, Limit, Offset, Page, TableFormat, download
@@ -54,7 +55,7 @@ def active_years(session: Session, scope: Scope, project_id: int,
         return []
     first = min(d.start_date for d in found).year
     last = max(d.end_date for d in found).year
-    return list(range(first, min(last, date.today().year) + 1))
+    return list(range(first, min(last, today_beijing().year) + 1))
 
 
 def kpi_report(session: Session, scope: Scope, project_id: int, year: int | None) -> KpiReport:

@@ -109,7 +109,7 @@ def change_project_status(
 
 
 def to_out(visit: SiteVisit, *, today: date | None = None) -> SiteVisitOut:
-    day = today or date.today()
+    day = today or today_beijing()
     return SiteVisitOut(
         id=visit.id, project_id=visit.project_id, visited_on=visit.visited_on, lead=visit.lead,
         members=list(visit.members), findings=visit.findings, score=visit.score,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ...core import codes
 from ...core.enums import Grade, Tier
 from ...core.errors import ImportRejected, NotFound, RowProblem
+from ...core.inputs import MAX_BEDS
 from ...core.tabular import check_columns, read_table
 from ..regions import service as regions
 from ..regions.models import Region
@@ -98,6 +99,10 @@ def import_file(*, session: Session, path: Path) -> tuple[int, int]:
     return upsert(session=session, rows=parsed)
 
 
+# The stored columns' widths: longer text is refused per row, not left to the database.
+TEXT_LIMITS = {"code": 32, "name_zh": 200, "name_en": 300}
+
+
 def _parse_row(
     file: str, number: int, raw: dict[str, str], region_index: dict[str, Region]
 ) -> tuple[dict[str, Any], list[RowProblem]]:
@@ -123,14 +128,22 @@ def _parse_row(
     grade = raw.get("grade", "").lower()
     if grade and grade not in Grade.__members__:
         problem("grade", f"unknown grade {raw['grade']!r}; expected one of {', '.join(Grade)}")
+    for field, limit in TEXT_LIMITS.items():
+        if len(raw.get(field, "")) > limit:
+            problem(field, f"must be at most {limit} characters")
     beds: int | None = None
     if raw.get("beds"):
         try:
-            beds = int(float(raw["beds"]))
-            if beds < 0:
+            given = float(raw["beds"].replace(",", ""))
+            beds = int(given)  # NaN → ValueError; inf, 1e400 → OverflowError
+            if beds != given:
+                problem("beds", f"not a whole number: {raw['beds'][:40]!r}")
+            elif beds < 0:
                 problem("beds", "must not be negative")
-        except ValueError:
-            problem("beds", f"not a number: {raw['beds']!r}")
+            elif beds > MAX_BEDS:
+                problem("beds", f"must be at most {MAX_BEDS:,}")
+        except (ValueError, OverflowError):
+            problem("beds", f"not a number: {raw['beds'][:40]!r}")
     lon = _coordinate(raw.get("lon", ""), -180, 180, "lon", problem)
     lat = _coordinate(raw.get("lat", ""), -90, 90, "lat", problem)
     if (lon is None) != (lat is None) and not problems:

@@ -9,10 +9,10 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ...core.enums import Role
-from ...core.errors import ImportRejected, RowProblem
+from ...core.errors import ImportRejected, NrmcError, RowProblem
 from ...core.inputs import explain
 from ...planning import beds as bedsmod
 from ...web.deps import ApiScope, SessionDep, SourceDep
@@ -35,6 +35,15 @@ class BedsIn(BaseModel):
     mean_los_days: float = Field(gt=0, le=365, allow_inf_nan=False)
     target: float = Field(default=0.05, gt=0, lt=1, allow_inf_nan=False)
     kind: str = Field(default="block", pattern="^(block|wait)$")
+
+    @model_validator(mode="after")
+    def _sizable(self) -> BedsIn:
+        """Refuse loads no ward has (the Erlang recursion would run for hours), as a 422."""
+        try:
+            bedsmod.offered_load(self.admissions_per_year, self.mean_los_days)
+        except NrmcError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
 
 
 class BedsOut(BaseModel):

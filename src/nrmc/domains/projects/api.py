@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...core.enums import ProjectStatus
-from ...core.inputs import Text
+from ...core.inputs import Beds, LongText, Text
 from ...web.deps import ApiScope, CurrentProject, SessionDep, SourceDep
 from ...web.read_cache import cached_read
 from ...web.tables import (
@@ -35,8 +35,8 @@ class ProjectUpdate(BaseModel):
     """Fields a project's owners may change; every change is audited."""
 
     status: ProjectStatus | None = None
-    planned_beds: int | None = Field(default=None, ge=0, le=100_000)
-    notes: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+    planned_beds: Beds | None = None
+    notes: LongText | None = None
     visit_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
                                  description="the site visit justifying approval or the warning list")
     reason: Text = ""

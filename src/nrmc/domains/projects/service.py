@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from ...core import codes
 from ...core.enums import ProjectStatus, Role, Specialty, Verification
 from ...core.errors import Conflict, Forbidden, ImportRejected, NotFound, RowProblem
+from ...core.inputs import MAX_BEDS
 from ...core.tabular import check_columns, read_table
 from ..audit import service as audit
 from ..hospitals.models import Hospital
@@ -94,7 +95,7 @@ def import_file(*, session: Session, path: Path) -> tuple[int, int]:
                 problem(field, f"unknown hospital {raw[field]!r} (import it with "
                                "`nrmc hospitals import` first)")
         batch = _int(raw.get("batch", ""), "batch", problem, 1, 5)
-        beds = _int(raw.get("planned_beds", ""), "planned_beds", problem, 0, None)
+        beds = _int(raw.get("planned_beds", ""), "planned_beds", problem, 0, MAX_BEDS)
         opening = _int(raw.get("opening_year", ""), "opening_year", problem, 1949, 2100)
         specialty = raw.get("specialty", "").lower()
         if specialty and specialty not in Specialty.__members__:
@@ -148,9 +149,13 @@ def _int(text: str, field: str, problem, low: int, high: int | None) -> int | No
     if not text:
         return None
     try:
-        value = int(float(text))
-    except ValueError:
-        problem(field, f"not a whole number: {text!r}")
+        number = float(text.replace(",", ""))
+        value = int(number)  # NaN → ValueError, ±inf and 1e400 → OverflowError
+    except (ValueError, OverflowError):
+        problem(field, f"not a whole number: {text[:40]!r}")
+        return None
+    if value != number:
+        problem(field, f"not a whole number: {text[:40]!r}")
         return None
     if value < low or (high is not None and value > high):
         problem(field, f"{value} is outside {low}..{high if high is not None else '∞'}")

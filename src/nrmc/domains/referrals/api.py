@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import Field, model_validator
 
 from ...core.enums import Direction, ReferralStatus
+from ...core.inputs import ShortText
 from ...web.deps import ApiScope, SessionDep, SourceDep
 from ...web.tables import (
     DOWNLOADS,
@@ -41,8 +42,7 @@ class ReferralIn(ReferralCreate):
 
     from_hospital: str = Field(max_length=32)
     to_hospital: str = Field(max_length=32)
-    patient_pseudonym: str = Field(default="", max_length=64)
-    reason: str = Field(default="", max_length=4000)
+    patient_pseudonym: Annotated[ShortText, Field(max_length=64)] = ""
 
     @model_validator(mode="after")
     def _refuse_nul(self) -> ReferralIn:
@@ -52,7 +52,6 @@ class ReferralIn(ReferralCreate):
 
 class MoveIn(TransitionIn):
     version: int = Field(ge=1, le=2**31 - 1)
-    reason: str = Field(default="", max_length=4000)
 
     @model_validator(mode="after")
     def _refuse_nul(self) -> MoveIn:

@@ -12,9 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from ...core.enums import Specialty, Urgency
 from ...core.errors import NrmcError
+from ...core.inputs import check_instant, explain
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.render import render
 from ...web.tables import DbId
@@ -108,8 +111,9 @@ def create(
         data = ReferralCreate(from_hospital=from_hospital, to_hospital=to_hospital.strip(),
                               specialty=specialty, diagnosis=diagnosis, urgency=urgency,
                               reason=reason, patient_pseudonym=patient_pseudonym)
-    except ValueError as exc:
-        return _back(request, user, session, from_hospital, str(exc))
+    except ValidationError as exc:
+        return _back(request, user, session, from_hospital,
+                     "; ".join(f"{e.field}: {e.message}" for e in explain(exc.errors())))
     try:
         service.create(session=session, scope=scope, data=data,
                        idempotency_key=idempotency_key or None, source=source)
@@ -150,7 +154,10 @@ def move(
         when = None
         if scheduled_for:
             try:
-                when = datetime.fromisoformat(scheduled_for)
+                # The form's datetime-local value has no offset: it is Beijing time.
+                when = check_instant(datetime.fromisoformat(scheduled_for))
+            except PydanticCustomError as exc:
+                error = f"预约时间 scheduled time: {exc.message()}"
             except ValueError:
                 error = "预约时间格式错误 scheduled time is not a date and time"
         if error is None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, field_validator
 
 from ...core.enums import Specialty, Urgency
+from ...core.inputs import LongText, RecordInstant, ShortText
 from ..hospitals.schemas import HospitalRef
 
 # ICD-10 category with an optional subdivision; the Chinese national edition (GB/T 14396)
@@ -29,8 +30,8 @@ class ReferralCreate(BaseModel):
     specialty: Specialty
     diagnosis: str
     urgency: Urgency = Urgency.routine
-    patient_pseudonym: str = ""
-    reason: str = ""
+    patient_pseudonym: ShortText = ""
+    reason: LongText = ""
 
     @field_validator("diagnosis")
     @classmethod
@@ -64,5 +65,6 @@ class TransitionIn(BaseModel):
     """A move requested by a user: the version they saw, and why."""
 
     version: int
-    reason: str = ""
-    scheduled_for: datetime | None = None
+    reason: LongText = ""
+    # An appointment: inside the recordable window; a time without offset is Beijing time.
+    scheduled_for: RecordInstant | None = None

@@ -156,9 +156,16 @@ def find_by_key(session: Session, key: str) -> Referral | None:
 
 def _insert(session: Session, referral: Referral) -> bool:
     """Insert; False when a concurrent request took the idempotency key first."""
-    if session.get_bind().dialect.name == "sqlite":  # writers are serialised; no savepoint
-        session.add(referral)
-        session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        # pysqlite cannot hold a savepoint here, but SQLite serialises writers: the loser of a
+        # race waits for the winner's commit, then meets the unique key. Creating a referral is
+        # the first write of its unit of work, so rolling the whole transaction back loses nothing.
+        try:
+            session.add(referral)
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return False
         return True
     try:
         with session.begin_nested():

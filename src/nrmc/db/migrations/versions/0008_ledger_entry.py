@@ -1,7 +1,7 @@
 """ledger entry: activity department, trainee details, action owner, month reviews, uploads
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 06:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0010"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

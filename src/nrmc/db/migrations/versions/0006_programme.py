@@ -1,7 +1,7 @@
 """programme office: targets, milestones, gaps and technology links, trusteeships
 
-Revision ID: 0016
-Revises: 0013
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 05:38:08.816278
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0013"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """utc times: move SQLite appointment times stored as local wall-clock text to UTC
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 06:00:00
 
 What older versions wrote, column by column, on SQLite (whose DateTime drops the offset):
@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0012"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

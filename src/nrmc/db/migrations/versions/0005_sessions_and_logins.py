@@ -1,7 +1,7 @@
 """sessions and logins: per-user session version, forced password change, login throttle
 
-Revision ID: 0013
-Revises: 0015
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 06:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0015"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """census population: per-county census figure, method, urban/rural and 65+ share on regions
 
-Revision ID: 0010
-Revises: 0016
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 06:00:00
 
 Columns only; the figures themselves are reference data that `nrmc db upgrade` loads from the
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0016"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

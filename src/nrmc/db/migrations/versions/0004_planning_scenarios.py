@@ -1,6 +1,6 @@
 """planning scenarios: named, owned siting runs scoped by province
 
-Revision ID: 0015
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02 06:00:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -1,4 +1,4 @@
-"""Migration 0014: appointment times an older nrmc stored on SQLite as +08:00 wall-clock text
+"""Migration 0009: appointment times an older nrmc stored on SQLite as +08:00 wall-clock text
 read back as the instant that was sent (issue 14, item 1)."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nrmc.cli import context
-from nrmc.domains.planning.demand import NATIONAL_RATE, specialty_share
+from nrmc.domains.planning.demand import NATIONAL_65_SHARE, NATIONAL_RATE, share_65, specialty_share
 from nrmc.flows.engine import run_matrix, run_outflow
 from nrmc.flows.geo import load_regions
 from tests.cli_runner import run, run_json
@@ -110,9 +110,13 @@ def test_coverage_demand_is_discharges_unless_population_is_asked(home: Path) ->
                           "--province", ANHUI, "--demand", "population", "--no-save")
     regions = load_regions()
     leaves = regions[(regions["leaf"] == 1) & regions["code"].str.startswith("34")]
-    # census population × the national hospitalisation rate × the specialty's share (no age
-    # columns in the regions yet): the demand the planning page uses
-    expected = leaves["population"].sum() * NATIONAL_RATE * specialty_share("cardiovascular")
+    # census population × the national hospitalisation rate × the specialty's share × each
+    # county's age factor from its census 65+ share: the demand the planning page uses
+    old = share_65("cardiovascular")
+    s65 = leaves["share_65_plus"].astype(float)
+    s65 = (s65 / 100 if s65.max() > 1 else s65).fillna(NATIONAL_65_SHARE)  # census gives percent
+    factor = s65 * old / NATIONAL_65_SHARE + (1 - s65) * (1 - old) / (1 - NATIONAL_65_SHARE)
+    expected = (leaves["population"] * factor).sum() * NATIONAL_RATE * specialty_share("cardiovascular")
     assert population["total_weight"] == pytest.approx(expected, rel=1e-9)
     assert population["weights"].startswith("population: estimated") and population["year"] is None
 

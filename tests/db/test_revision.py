@@ -59,7 +59,8 @@ def test_a_store_without_the_counter_still_writes(engine: Engine) -> None:
     with engine.connect() as conn:
         assert revision.current(conn) is None
     upgrade(engine)
-    assert now(engine) == 0  # migrated: counting starts
+    migrated = now(engine)  # migrated: counting starts (later migrations' data writes count too)
+    assert migrated is not None
     with engine.begin() as conn:
         conn.execute(update(Project).where(Project.id == 1).values(notes="new schema"))
-    assert now(engine) == 1
+    assert now(engine) == migrated + 1

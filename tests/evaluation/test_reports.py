@@ -81,7 +81,8 @@ def test_province_and_programme_scopes(db: Session, source: FakeFlowSource) -> N
     henan = evaluate(session=db, source=source, scope="province", key="410000")
     assert set(henan.projects["province_code"]) == {"410000"}
     programme = evaluate(session=db, source=source, scope="programme", key="all")
-    assert programme.did is not None and programme.did.inference == "cluster"
+    assert programme.did is not None and programme.did.inference == "wild bootstrap"
+    assert programme.did.method.startswith("wild cluster bootstrap (rademacher weights), 999 draws")
     low, high = programme.did.effect_pct_ci
     assert low <= -0.30 <= high
 

@@ -3,8 +3,8 @@
 One replication draws a (province, specialty, year) outflow panel from
 ``nrmc.flows.synth_truth`` with the roster's real treatment structure (the shipped
 ``nrmc_projects.csv``: each project's province and specialty, comprehensive centres counting
-for every specialty, opening year from the batch; projects without a batch dropped with their
-cells, as the evaluation does), builds the DiD panel as ``evaluate`` does (``panel.did_panel``),
+for every specialty, opening year from the batch; cells of projects without a batch and of host
+provinces with no rostered project left out, as ``panel.clean_controls`` does), builds the DiD panel as ``evaluate`` does (``panel.did_panel``),
 estimates with ``csdid.did`` clustered by province and records whether each interval — the
 analytic cluster-robust one and the wild cluster bootstrap-t one — covers the injected truth
 ``Σ_k λ_k log(1 − retention_k)`` of the simple aggregate. ``benchmarks/did_coverage.py`` runs
@@ -26,6 +26,7 @@ from .panel import did_panel
 from .wildboot import bootstrap
 
 YEARS = tuple(range(2018, 2025))
+_NON_HOSTS = {"Beijing", "Shanghai", "Tianjin"}  # panel.NON_HOST_PROVINCES by name
 BATCH_YEAR = {1: 2020, 2: 2022, 3: 2023, 4: 2023, 5: 2024}
 _SPECIALTY = {"tcm": "tcm", "pediatrics": "pediatrics", "oncology": "oncology",
               "neurology": "neurology", "cardiovascular": "cardiovascular",
@@ -72,6 +73,11 @@ def roster_design() -> Design:
                     continue
                 year = BATCH_YEAR[batch]
                 cohorts[key] = min(year, cohorts.get(key, year))
+    # host provinces without a rostered project: every cell's timing unknown (panel.clean_controls)
+    rostered = {p for p, _ in cohorts} | {p for p, _ in unknown}
+    for p in provinces:
+        if p not in rostered and p not in _NON_HOSTS:
+            unknown.update((p, s) for s in specialties)
     return Design(provinces, specialties, cohorts, frozenset(unknown - set(cohorts)))
 
 

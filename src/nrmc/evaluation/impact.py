@@ -144,8 +144,12 @@ class StaggeredDiD:
     outcome: str
     event_study: pd.DataFrame = field(repr=False)
     group_time: pd.DataFrame = field(repr=False)
-    inference: str = "cluster"  # or "placebo" (see placebo_inference)
+    inference: str = "cluster"  # "wild bootstrap", "province placebo" (estimate.py), "placebo"
     placebo_draws: int = 0
+    method: str = ""  # the line a reader needs: "wild cluster bootstrap …, 999 draws, 24 provinces"
+    analytic_ci: tuple[float, float] = (math.nan, math.nan)  # cluster-robust, beside the bootstrap
+    treated_clusters: int = 0  # provinces with a treated cell in the scope
+    sensitivity: dict[str, float] = field(default_factory=dict)  # never-treated controls instead
 
     @property
     def effect_pct(self) -> float:

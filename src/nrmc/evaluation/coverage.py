@@ -4,7 +4,8 @@ One replication draws a (province, specialty, year) outflow panel from
 ``nrmc.flows.synth_truth`` with the roster's real treatment structure (the shipped
 ``nrmc_projects.csv``: each project's province and specialty, comprehensive centres counting
 for every specialty, opening year from the batch; cells of projects without a batch and of host
-provinces with no rostered project left out, as ``panel.clean_controls`` does), builds the DiD panel as ``evaluate`` does (``panel.did_panel``),
+provinces with no rostered project left out, as ``panel.clean_controls`` does), builds the DiD
+panel as ``evaluate`` does (``panel.did_panel``),
 estimates with ``csdid.did`` clustered by province and records whether each interval — the
 analytic cluster-robust one and the wild cluster bootstrap-t one — covers the injected truth
 ``Σ_k λ_k log(1 − retention_k)`` of the simple aggregate. ``benchmarks/did_coverage.py`` runs

@@ -171,9 +171,9 @@ def province_placebo(
         fake: dict[str, int] = {}
         for real, target in zip(treated_provs, chosen, strict=True):
             for spec, g in patterns[real].items():
-                u = cell_of.get((str(target), spec))
-                if u is not None and rest_cohorts[u] == 0:
-                    fake[u] = g
+                cell = cell_of.get((str(target), spec))
+                if cell is not None and rest_cohorts[cell] == 0:
+                    fake[cell] = g
         if not fake:
             continue
         scale = math.sqrt(sum(w[u] for u in fake) / w_treated)

@@ -35,7 +35,8 @@ def main() -> None:
     print(f"{args.reps} replications, {args.draws} bootstrap draws, seed {args.seed}, "
           f"control {args.control}, {design.treated_provinces} treated provinces of "
           f"{len(design.provinces)}, {len(design.cohorts)} treated cells, "
-          f"{len(design.unknown)} cells of projects without a batch left out; "
+          f"{len(design.unknown)} cells of unknown timing left out (projects without a batch, "
+          f"host provinces missing from the roster); "
           f"{time.perf_counter() - began:.0f} s")
     print("| interval | coverage of the truth | mean width (log points) | bias | mean truth |")
     print("|---|---|---|---|---|")

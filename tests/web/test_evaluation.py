@@ -54,3 +54,4 @@ def test_evaluation_withholds_shares_resting_on_small_cells(web_store, tmp_path)
         assert 'class="num withheld"' in page and 'id="small-cells"' in page
         assert "NRMC_MIN_CELL_SIZE = 1000000000" in page
         assert "少于1000000000例的数据不公布" in page and "少于10例" not in page
+

@@ -62,6 +62,14 @@ class EvaluationOut(BaseModel):
     treated_cells: int
     clusters: int
     did_note: str
+    did_method: str | None = None  # "wild cluster bootstrap (rademacher weights), 999 draws, …"
+    did_analytic_ci_low: float | None = None
+    did_analytic_ci_high: float | None = None
+    did_never_treated_estimate: float | None = None  # sensitivity: never-treated controls only
+    did_never_treated_ci_low: float | None = None
+    did_never_treated_ci_high: float | None = None
+    did_warning: str = ""  # fewer than 10 treated provinces
+    controls_note: str = ""  # cells left out of the controls (unknown timing), with counts
 
 
 def _num(value: Any) -> float | None:
@@ -102,7 +110,15 @@ def to_out(result: evaluation.Evaluation, min_cell: int) -> EvaluationOut:
         did_estimate=_num(summary["did_estimate"]), did_ci_low=_num(summary["did_ci_low"]),
         did_ci_high=_num(summary["did_ci_high"]), pre_trend_p=_num(summary["pre_trend_p"]),
         treated_cells=int(summary["treated_cells"] or 0), clusters=int(summary["clusters"] or 0),
-        did_note=str(summary["did_note"] or ""))
+        did_note=str(summary["did_note"] or ""),
+        did_method=summary["did_method"],
+        did_analytic_ci_low=_num(summary["did_analytic_ci_low"]),
+        did_analytic_ci_high=_num(summary["did_analytic_ci_high"]),
+        did_never_treated_estimate=_num(summary["did_never_treated_estimate"]),
+        did_never_treated_ci_low=_num(summary["did_never_treated_ci_low"]),
+        did_never_treated_ci_high=_num(summary["did_never_treated_ci_high"]),
+        did_warning=result.warning,
+        controls_note=result.controls.describe() if result.controls else "")
 
 
 @api.get("/evaluation", response_model=EvaluationOut)

@@ -49,9 +49,13 @@ def test_evaluation_withholds_shares_resting_on_small_cells(web_store, tmp_path)
         for metric in body["metrics"]:
             assert metric["suppressed"]
             assert metric["before"] is None and metric["after"] is None
+            assert metric["reason"].startswith("fewer than 1000000000 ")  # says why, not how few
+        assert {"did_method", "did_never_treated_estimate", "did_warning", "controls_note"} <= set(
+            body)
         login(client, "gansu")
         page = client.get(f"/projects/{made.jiuquan_project}/evaluation").text
         assert 'class="num withheld"' in page and 'id="small-cells"' in page
+        assert "不公布原因 withheld: fewer than 1000000000" in page
         assert "NRMC_MIN_CELL_SIZE = 1000000000" in page
         assert "少于1000000000例的数据不公布" in page and "少于10例" not in page
 

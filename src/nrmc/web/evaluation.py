@@ -25,7 +25,7 @@ from ..domains.projects.models import Project
 from ..domains.regions import service as regions
 from ..evaluation import charts
 from ..evaluation import service as evaluation
-from ..evaluation.disclosure import publish_before_after
+from ..evaluation.disclosure import publish_before_after, withheld_reason
 from ..evaluation.sources import EngineFlowSource
 from ..flows import store
 from .deps import CurrentProject, PageUser, SessionDep
@@ -46,6 +46,7 @@ class MetricChange(BaseModel):
     after: float | None
     change_pct: float | None
     suppressed: bool = False  # a share rests on fewer than NRMC_MIN_CELL_SIZE cases: withheld
+    reason: str = ""  # which count was too small in which year (never how small)
 
 
 class EvaluationOut(BaseModel):
@@ -102,7 +103,8 @@ def to_out(result: evaluation.Evaluation, min_cell: int) -> EvaluationOut:
     metrics = [MetricChange(metric=name, description=evaluation.METRICS.get(name, name),
                             baseline_year=ba.baseline_year, after_year=ba.after_year,
                             before=_num(ba.before), after=_num(ba.after),
-                            change_pct=_num(ba.change_pct), suppressed=bool(ba.withheld))
+                            change_pct=_num(ba.change_pct), suppressed=bool(ba.withheld),
+                            reason=withheld_reason(name, ba, min_cell))
                for name, ba in shown.items()]
     return EvaluationOut(
         title=result.title, baseline_year=result.baseline_year,

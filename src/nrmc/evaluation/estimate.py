@@ -11,7 +11,8 @@ command reads, with:
   draws, 24 provinces");
 * with treated cells in fewer than ``MIN_TREATED_PROVINCES`` provinces, the interval comes from
   a **block-permutation placebo** instead: the scope's pattern of (specialty, opening year) is
-  moved onto whole other provinces whose cells in those specialties are never treated — a
+  moved onto whole other provinces, onto their never-treated cells in those specialties (or,
+  lacking one, their never-treated cell nearest in size) — a
   province-year shock moves all cells of a province at once, so drawing cells one by one would
   miss it. The number of distinct draws (ordered choices of provinces) is reported; the p-value
   and interval cannot be finer than it allows;
@@ -155,6 +156,11 @@ def province_placebo(
     rest_info = info.loc[rest_index]
     cell_of = {(str(p), str(s)): u for u, p, s in zip(rest_index, rest_info["province"],
                                                        rest_info["specialty"], strict=True)}
+    # a province's never-treated cells by size, to stand in for a specialty it lacks
+    never_of: dict[str, list[str]] = {}
+    for u, p in zip(rest_index, rest_info["province"], strict=True):
+        if rest_cohorts[u] == 0:
+            never_of.setdefault(str(p), []).append(u)
     candidates = sorted(str(p) for p in rest_info["province"].unique())
     k = len(treated_provs)
     if len(candidates) < k:
@@ -172,7 +178,12 @@ def province_placebo(
         for real, target in zip(treated_provs, chosen, strict=True):
             for spec, g in patterns[real].items():
                 cell = cell_of.get((str(target), spec))
-                if cell is not None and rest_cohorts[cell] == 0:
+                if cell is None or rest_cohorts[cell] != 0 or cell in fake:
+                    # same specialty not available there: its never-treated cell nearest in size
+                    size = w[f"{real}:{spec}"] if f"{real}:{spec}" in w.index else w.mean()
+                    spare = [u for u in never_of.get(str(target), []) if u not in fake]
+                    cell = min(spare, key=lambda u: abs(w[u] - size)) if spare else None
+                if cell is not None:
                     fake[cell] = g
         if not fake:
             continue
@@ -181,9 +192,14 @@ def province_placebo(
         overall.append(o * scale)
         pre.append(p * scale)
         theta.append({e: v * scale for e, v in th.items()})
-    if len(overall) < 10:
-        return replace(result, placebo_draws=len(overall), method=result.method + (
-            f"; only {len(overall)} province placebos possible, interval from the bootstrap"))
+    if len(overall) < 10:  # a one-province bootstrap is degenerate: publish no interval
+        es = result.event_study.copy()
+        es[["se", "ci_low", "ci_high"]] = math.nan
+        return replace(result, se=math.nan, ci_low=math.nan, ci_high=math.nan,
+                       pre_trend_p=math.nan, event_study=es, inference="none",
+                       placebo_draws=len(overall),
+                       method=(f"no interval: only {len(overall)} placebo province(s) for "
+                               f"{k} treated province(s) (at least 10 needed)"))
     _, actual_pre, _ = _points(wide, cohorts, w, treated, PRE_WINDOW)
     a = result.alpha
     overall_a = np.asarray(overall)

@@ -214,4 +214,9 @@ def _did(panel: pd.DataFrame, cells: set[str] | None) -> tuple[StaggeredDiD | No
         note = (f"{result.n_treated_units} treated cell(s) in {result.treated_clusters} "
                 f"province(s): too few for a cluster bootstrap, so the interval and pre-trend p "
                 f"come from {result.placebo_draws} placebo provinces")
+    elif result.inference == "none":
+        note = (f"{result.n_treated_units} treated cell(s) in {result.treated_clusters} "
+                f"province(s) and only {result.placebo_draws} other province(s) to compare "
+                "with: no interval is given (a one-province estimate also carries that "
+                "province's own year-to-year shocks)")
     return result, note

@@ -6,6 +6,10 @@ in ``docs/evaluation.md``.
 
 Difference-in-differences under staggered adoption
 --------------------------------------------------
+(Pages, reports and commands now use ``csdid`` + ``wildboot`` via ``estimate``; the stacked
+regression below is kept as an independent cross-check of the same point estimates, and its
+``_points`` serve the placebo draws.)
+
 Units are (province, specialty) cells; a cell's *cohort* ``g`` is the first year a programme
 centre in that province and specialty is open. Two-way fixed-effects regressions are biased
 when adoption is staggered and effects vary over time (already-treated cells become

@@ -133,7 +133,7 @@ def evaluate(
 
     The baseline defaults to the year before the scope's first opening. The DiD treats only
     the scope's (province, specialty) cells; every other cell is a control until its own
-    centre opens (``impact.staggered_did``); ``programme_did`` (only ``with_programme``, for
+    centre opens (``estimate.estimate``); ``programme_did`` (only ``with_programme``, for
     reports) is the same for all centres.
     """
     key = str(key)

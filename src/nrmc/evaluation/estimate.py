@@ -161,12 +161,12 @@ def province_placebo(
     for u, p in zip(rest_index, rest_info["province"], strict=True):
         if rest_cohorts[u] == 0:
             never_of.setdefault(str(p), []).append(u)
-    candidates = sorted(str(p) for p in rest_info["province"].unique())
+    candidates = sorted(never_of)  # provinces with a never-treated cell to place a placebo on
     k = len(treated_provs)
-    if len(candidates) < k:
-        return result
-    distinct = math.perm(len(candidates), k)
-    if distinct <= draws:
+    distinct = math.perm(len(candidates), k) if len(candidates) >= k else 0
+    if distinct == 0:
+        choices: list[tuple[str, ...]] = []
+    elif distinct <= draws:
         choices = list(itertools.permutations(candidates, k))
     else:
         rng = np.random.default_rng(seed)
@@ -224,6 +224,6 @@ def province_placebo(
         pre_trend_f=math.nan, pre_trend_df=0, pre_trend_p=pre_p, event_study=es,
         inference="province placebo", placebo_draws=len(overall),
         method=(f"block-permutation placebo over whole provinces, {len(overall)} draws "
-                f"({distinct:,} distinct), {k} treated province(s) of "
-                f"{len(candidates) + k}"),
+                f"({distinct:,} distinct), {k} treated province(s), {len(candidates)} "
+                "with never-treated cells to compare"),
     )

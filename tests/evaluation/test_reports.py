@@ -206,3 +206,17 @@ def test_programme_uses_the_wild_cluster_bootstrap_with_its_method_line(
     assert ev.did is not None and ev.did.method == (
         f"wild cluster bootstrap (rademacher weights), 999 draws, {ev.did.n_clusters} provinces")
     assert ev.did.ci_low < ev.did.analytic_ci[0] or ev.did.ci_high > ev.did.analytic_ci[1]
+
+
+def test_a_withheld_indicator_says_which_count_was_small_and_when(db: Session) -> None:
+    """Grade-4 share against 2017 (2 of 7 surgeries): withheld, and the report says why."""
+    source = SmallCellSource(projects.project_table(session=db))
+    html = build_report(session=db, source=source, regions=regions.region_table(session=db),
+                        scope="project", key=_pediatrics_project(db), min_cell=10,
+                        baseline_year=2017).html
+    assert ("Headline withheld 不公布原因: fewer than 10 手术 surgeries / 四级手术 grade-4 "
+            "surgeries in 2017 (baseline 基线)") in html
+    assert "/ 7" not in html.split("Headline withheld")[1][:200]  # the reason gives no count
+    # an indicator whose counts allow it is shown, with no reason
+    html = _small_cell_report(db, 10)
+    assert "Headline withheld" not in html.split("<h3>Grade-4 surgery share")[1].split("<h3>")[0]

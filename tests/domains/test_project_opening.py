@@ -7,10 +7,12 @@ from datetime import date
 
 import pytest
 
-from nrmc.core.errors import ImportRejected
+from nrmc.core.enums import Role
+from nrmc.core.errors import Forbidden, ImportRejected
 from nrmc.domains.hospitals import service as hospitals
 from nrmc.domains.projects import service as projects
 from nrmc.domains.projects.schemas import cohort_year
+from nrmc.domains.users.scope import Scope
 
 
 def _host(db) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +57,11 @@ def test_a_bad_opening_date_is_named_and_nothing_is_stored(db, tmp_path) -> None
 
 def test_an_opening_recorded_on_a_page_replaces_the_batch_estimate(db) -> None:
     project_id = int(projects.project_table(session=db).dropna(subset=["batch"]).iloc[0]["id"])
-    project = projects.set_opening(session=db, project_id=project_id, opened_on=date(2021, 3, 1))
+    with pytest.raises(Forbidden):
+        projects.set_opening(session=db, scope=Scope(role=Role.national_analyst),
+                             project_id=project_id, opened_on=date(2021, 3, 1))
+    project = projects.set_opening(session=db, scope=Scope(role=Role.national_admin),
+                                   project_id=project_id, opened_on=date(2021, 3, 1))
     assert (project.opening_year, project.opening_source) == (2021, "page")
     detail = projects.to_detail(db, project)
     assert detail.opened_on == date(2021, 3, 1) and detail.opening_source == "page"

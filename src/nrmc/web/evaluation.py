@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from ..evaluation import service as evaluation
 from ..evaluation.disclosure import publish_before_after, withheld_reason
 from ..evaluation.sources import EngineFlowSource
 from ..flows import store
-from .deps import CurrentProject, PageUser, SessionDep
+from .deps import CurrentProject, PageUser, SessionDep, SourceDep
 from .read_cache import cached_read
 from .render import render
 
@@ -143,11 +144,48 @@ def evaluation_page(project_id: int, request: Request, session: SessionDep,
 
     project = projects.get_visible(session=session, scope=Scope.for_user(user),
                                    project_id=project_id)
+    return _page(request, session, user, project)
+
+
+@pages.post("/projects/{project_id}/evaluation/opening", response_class=HTMLResponse)
+def record_opening(project_id: int, request: Request, session: SessionDep, user: PageUser,
+                   source: SourceDep, opened_on: Annotated[str, Form()] = "") -> Response:
+    """Record the day the centre opened (source "page", audited); the evaluation follows.
+
+    A bad date answers 422 with the page, the message beside the field and the typed value
+    kept; clinicians and national analysts get 403 (``projects.set_opening``)."""
+    from ..domains.projects import service as projects
+    from ..domains.users.scope import Scope
+
+    scope = Scope.for_user(user)
+    project = projects.get_visible(session=session, scope=scope, project_id=project_id)
+    try:
+        day = date.fromisoformat(opened_on.strip())
+        projects.set_opening(session=session, scope=scope, project_id=project_id,
+                             opened_on=day, client=source)
+    except ValueError as exc:  # not a date, or outside the record-date rule (bilingual)
+        session.rollback()
+        message = (str(exc) if "/" in str(exc) else
+                   "not a date: use YYYY-MM-DD / 日期格式应为 年-月-日")
+        return _page(request, session, user, project, status_code=422,
+                     opening_error=message.splitlines()[-1].strip(), opening_value=opened_on)
+    session.commit()
+    with _LOCK:  # cached evaluations used the old cohort year
+        request.app.state.evaluations.clear()
+    return RedirectResponse(f"/projects/{project_id}/evaluation", status_code=303)
+
+
+def _page(request: Request, session: Session, user: Any, project: Project,
+          status_code: int = 200, **extra: Any) -> HTMLResponse:
     result = _evaluate(request, session, project)
     chart = None
     if result.did is not None:
         chart = Markup(charts.event_study_svg(result.did, title=result.title,
                                               source="nrmc demo discharges"))
     min_cell = request.app.state.settings.min_cell_size
-    return render(request, "evaluation/project.html", user, project=project,
-                  result=to_out(result, min_cell), chart=chart, note=disclosure_note(min_cell))
+    from ..domains.projects import service as projects
+
+    detail = projects.to_detail(session, project)
+    return render(request, "evaluation/project.html", user, status_code=status_code,
+                  project=project, opening=detail, result=to_out(result, min_cell), chart=chart,
+                  note=disclosure_note(min_cell), **extra)

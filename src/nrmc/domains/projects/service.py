@@ -168,16 +168,28 @@ def _opened_on(text: str, problem) -> date | None:  # type: ignore[no-untyped-de
         return None
 
 
-def set_opening(*, session: Session, project_id: int, opened_on: date, source: str = "page"
-                ) -> Project:
-    """Record the day a centre opened (from a page or a command); its cohort year follows."""
+def set_opening(*, session: Session, scope: Scope, project_id: int, opened_on: date,
+                source: str = "page", client: str = "") -> Project:
+    """Record the day a centre opened (from a page or a command); its cohort year follows.
+
+    Same rights as editing a project (``update``); the write is audited (before/after).
+    """
     if source not in OPENING_SOURCES or source == "batch":
         raise ValueError(f"source must be one of roster, import, page, not {source!r}")
-    project = get(session=session, project_id=project_id)
+    project = get_visible(session=session, scope=scope, project_id=project_id)
+    scope.require_write()
+    if scope.role == Role.clinician:
+        raise Forbidden("clinicians cannot edit projects")
+    keys = ("opened_on", "opening_year", "opening_source")
+    before = {k: getattr(project, k) for k in keys}
     project.opened_on = check_date(opened_on)
     project.opening_year = cohort_year(opened_on)
     project.opening_source = source
     session.flush()
+    audit.record(session=session, actor=scope.actor, action="project.opening",
+                 object_type="project", object_id=project.id,
+                 before={k: str(v) if v is not None else None for k, v in before.items()},
+                 after={k: str(getattr(project, k)) for k in keys}, source=client)
     return project
 
 

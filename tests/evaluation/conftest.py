@@ -1,8 +1,9 @@
 """A small demo workspace with synthetic flows, built once per session.
 
-The flows synthesizer injects the truth these tests check: from a centre's opening year its
-host province keeps ``RETENTION`` (30%) of the residents who used to leave for care in the
-centre's specialty (every specialty for a comprehensive centre), i.e. outflow × 0.7.
+The flows synthesizer injects the truth these tests check (``nrmc.flows.synth_truth``): from a
+centre's opening year its host province keeps a share of the residents who used to leave for
+care in the centre's specialty (every specialty for a comprehensive centre) — 9% for most
+opening years, 0 for 2022's, built up over three years — under province-year shocks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from nrmc.config import Settings
 from nrmc.db import make_engine
 from nrmc.demo.build import build_demo
 from nrmc.domains.regions import service as regions
-from nrmc.flows.synth import RETENTION
 
 DEMO_ROWS = 1_000_000  # ~10 s; enough outside discharges for ~75 province × specialty cells
 
@@ -31,7 +31,6 @@ class DemoWorkspace:
     url: str
     engine: Engine
     regions: pd.DataFrame
-    retention: float
 
     @property
     def flows_dir(self) -> Path:
@@ -46,5 +45,5 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWor
     build_demo(Settings(home=home), engine, seed=2024, rows=DEMO_ROWS)
     with Session(engine) as session:
         table = regions.region_table(session=session)
-    yield DemoWorkspace(home, url, engine, table, RETENTION)
+    yield DemoWorkspace(home, url, engine, table)
     engine.dispose()

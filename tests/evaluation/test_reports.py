@@ -81,7 +81,8 @@ def test_province_and_programme_scopes(db: Session, source: FakeFlowSource) -> N
     henan = evaluate(session=db, source=source, scope="province", key="410000")
     assert set(henan.projects["province_code"]) == {"410000"}
     programme = evaluate(session=db, source=source, scope="programme", key="all")
-    assert programme.did is not None and programme.did.inference == "cluster"
+    assert programme.did is not None and programme.did.inference == "wild bootstrap"
+    assert programme.did.method.startswith("wild cluster bootstrap (rademacher weights), 999 draws")
     low, high = programme.did.effect_pct_ci
     assert low <= -0.30 <= high
 
@@ -167,3 +168,55 @@ def test_report_threshold_follows_min_cell(db: Session) -> None:
     assert _cells(_origin_row(html, "金昌市")) == ["&lt;50", "—"]
     assert _cells(_origin_row(html, "兰州市")) == ["120", "10.2%"]
     assert "NRMC_MIN_CELL_SIZE = 50" in html and "&lt;10" not in html
+
+
+# --------------------------------------------------------------------------- inference shown
+
+
+def test_project_report_and_page_state_method_sensitivity_warning_and_clean_controls(
+    db: Session, source: FakeFlowSource
+) -> None:
+    from nrmc.web.evaluation import to_out
+
+    ev = evaluate(session=db, source=source, scope="project", key=_pediatrics_project(db))
+    assert ev.did is not None
+    summary = ev.summary()
+    assert summary["did_method"].startswith("block-permutation placebo over whole provinces")
+    assert summary["treated_provinces"] == 1
+    assert ev.warning.startswith("only 1 treated province")
+    assert summary["did_never_treated_estimate"] is not None
+    # the roster has no project in three host provinces (Hunan, Zhejiang, Tibet): left out
+    assert ev.controls is not None
+    assert set(ev.controls.incomplete_provinces) == {"330000", "430000", "540000"}
+    assert ev.controls.unknown_timing_projects > 0
+    out = to_out(ev, 10)
+    assert out.did_method == summary["did_method"] and out.did_warning == ev.warning
+    assert "missing from the roster" in out.controls_note
+    html = build_report(session=db, source=source, regions=regions.region_table(session=db),
+                        scope="project", key=_pediatrics_project(db), min_cell=10).html
+    assert "Inference 推断方法: block-permutation placebo" in html
+    assert "never-treated cells only as controls" in html and "Warning 提示" in html
+    assert "missing from the roster (330000, 430000, 540000)" in html
+
+
+def test_programme_uses_the_wild_cluster_bootstrap_with_its_method_line(
+    db: Session, source: FakeFlowSource
+) -> None:
+    ev = evaluate(session=db, source=source, scope="programme", key="all")
+    assert ev.did is not None and ev.did.method == (
+        f"wild cluster bootstrap (rademacher weights), 999 draws, {ev.did.n_clusters} provinces")
+    assert ev.did.ci_low < ev.did.analytic_ci[0] or ev.did.ci_high > ev.did.analytic_ci[1]
+
+
+def test_a_withheld_indicator_says_which_count_was_small_and_when(db: Session) -> None:
+    """Grade-4 share against 2017 (2 of 7 surgeries): withheld, and the report says why."""
+    source = SmallCellSource(projects.project_table(session=db))
+    html = build_report(session=db, source=source, regions=regions.region_table(session=db),
+                        scope="project", key=_pediatrics_project(db), min_cell=10,
+                        baseline_year=2017).html
+    assert ("Headline withheld 不公布原因: fewer than 10 手术 surgeries / 四级手术 grade-4 "
+            "surgeries in 2017 (baseline 基线)") in html
+    assert "/ 7" not in html.split("Headline withheld")[1][:200]  # the reason gives no count
+    # an indicator whose counts allow it is shown, with no reason
+    html = _small_cell_report(db, 10)
+    assert "Headline withheld" not in html.split("<h3>Grade-4 surgery share")[1].split("<h3>")[0]

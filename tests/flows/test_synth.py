@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from nrmc.flows import store, synth
+from nrmc.flows import store, synth, synth_truth
 from nrmc.flows.engine import run_matrix, run_outflow
 from nrmc.flows.schema import STORED_SCHEMA, derive_specialty
 
@@ -18,7 +19,11 @@ ANHUI, HEFEI_TERTIARY = "340000", "T34010200"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory, national):
-    """400k rows over 2022–2023; an Anhui oncology centre opens in 2023."""
+    """400k rows over 2022–2023; an Anhui oncology centre opens in 2023.
+
+    The truth is made loud and clean here (30% kept at once, no province-year shocks) so one
+    small dataset shows the mechanism; the default truth (``synth_truth``) is checked by the
+    evaluation's coverage study and demo tests."""
     regions, hospitals = national
     assert HEFEI_TERTIARY in set(hospitals["code"])
     projects = pd.DataFrame([{
@@ -27,9 +32,13 @@ def generated(tmp_path_factory, national):
         "output_hospital_code": None, "opening_year": 2023,
     }])
     root = tmp_path_factory.mktemp("synth") / "flows"
-    summary = synth.write_synthetic_dataset(
-        root, regions=regions, hospitals=hospitals, projects=projects, rows=400_000,
-        years=[2022, 2023], seed=11, pseudonym_key=KEY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(synth_truth, "FULL_RETENTION", {2023: 0.30})
+        patch.setattr(synth_truth, "BUILD_UP_YEARS", 1)
+        patch.setattr(synth_truth, "SHOCK_SD", 0.0)
+        summary = synth.write_synthetic_dataset(
+            root, regions=regions, hospitals=hospitals, projects=projects, rows=400_000,
+            years=[2022, 2023], seed=11, pseudonym_key=KEY)
     return root, regions, summary
 
 
@@ -133,3 +142,21 @@ def test_a_tertiary_hospital_without_a_bed_count_pulls_like_a_typical_tertiary_o
     clinic = sized.assign(beds=[100 if c == "H_SH" else b
                                 for c, b in zip(sized["code"], sized["beds"], strict=True)])
     assert destination_weights(clinic) != destination_weights(sized)  # the old fill of 100 beds
+
+
+def test_truth_builds_up_and_differs_by_cohort() -> None:
+    """The default truth: a third, two thirds, then all of 9% kept; 2022's centres keep none."""
+    kept = synth_truth.retention(np.array([2020, 2020, 2020, 2020, 2022, 0]),
+                                 np.array([2019, 2020, 2021, 2023, 2024, 2024]))
+    assert kept == pytest.approx([0.0, 0.03, 0.06, 0.09, 0.0, 0.0])
+
+
+def test_province_year_shocks_are_shared_by_all_specialties_and_seeded() -> None:
+    cohorts = {("A", "x"): 2021}
+    kwargs = dict(provinces=["A", "B"], specialties=["x", "y"], years=[2020, 2021], seed=3)
+    one = synth_truth.synthetic_outflow_panel(cohorts, **kwargs)  # type: ignore[arg-type]
+    again = synth_truth.synthetic_outflow_panel(cohorts, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(one, again)
+    assert one["synthetic"].all()
+    shocks = synth_truth.province_shocks(["A", "B"], [2020, 2021], seed=3)
+    assert len(set(shocks.values())) == 4

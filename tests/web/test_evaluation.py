@@ -49,9 +49,13 @@ def test_evaluation_withholds_shares_resting_on_small_cells(web_store, tmp_path)
         for metric in body["metrics"]:
             assert metric["suppressed"]
             assert metric["before"] is None and metric["after"] is None
+            assert metric["reason"].startswith("fewer than 1000000000 ")  # says why, not how few
+        assert {"did_method", "did_never_treated_estimate", "did_warning", "controls_note"} <= set(
+            body)
         login(client, "gansu")
         page = client.get(f"/projects/{made.jiuquan_project}/evaluation").text
         assert 'class="num withheld"' in page and 'id="small-cells"' in page
+        assert "不公布原因 withheld: fewer than 1000000000" in page
         assert "NRMC_MIN_CELL_SIZE = 1000000000" in page
         assert "少于1000000000例的数据不公布" in page and "少于10例" not in page
 
@@ -71,3 +75,33 @@ def test_the_event_study_chart_names_the_dataset_it_was_drawn_from(web_store, tm
         page = client.get(f"/projects/{made.jiuquan_project}/evaluation").text
         assert "synthetic discharges (nrmc flows synth, seed 5)" in page
         assert "nrmc demo discharges" not in page
+
+
+def test_opening_date_recorded_on_the_evaluation_page(web_store, tmp_path):
+    """A provincial officer records Jiuquan's opening day; a bad date is refused beside the
+    field with the typed value kept; the page then names the source."""
+    from fastapi.testclient import TestClient
+
+    from nrmc.web import create_app
+
+    from .conftest import page_csrf, with_discharges
+
+    engine, made = web_store
+    settings = with_discharges(engine, tmp_path / "home")
+    url = f"/projects/{made.jiuquan_project}/evaluation"
+    with TestClient(create_app(settings, engine=engine)) as client:
+        login(client, "gansu")
+        page = client.get(url).text
+        assert "按批次估计 estimated from batch" in page or "来源 source" in page
+        csrf = page_csrf(client, url)
+        bad = client.post(url + "/opening", data={"opened_on": "2015-01-01", "csrf_token": csrf})
+        assert bad.status_code == 422
+        assert 'aria-invalid="true"' in bad.text and 'value="2015-01-01"' in bad.text
+        assert "2019-01-01" in bad.text  # the rule's earliest date, in the message
+        ok = client.post(url + "/opening", data={"opened_on": "2024-03-18", "csrf_token": csrf},
+                         follow_redirects=False)
+        assert ok.status_code == 303 and ok.headers["location"] == url
+        page = client.get(url).text
+        assert "2024-03-18" in page and "来源 source: page" in page
+        no_token = client.post(url + "/opening", data={"opened_on": "2024-03-18"})
+        assert no_token.status_code == 403

@@ -1,15 +1,27 @@
-"""`nrmc evaluate project|batch|province`: before/after and the staggered DiD, as numbers."""
+"""`nrmc evaluate project|batch|province|programme`: before/after and the staggered DiD;
+`nrmc evaluate did PANEL …`: the same estimator on any panel file."""
 
 from __future__ import annotations
+
+import json
+import math
+import sys
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 from sqlalchemy.orm import Session
 
+from ..core.errors import NrmcError
 from ..domains.regions import service as regions_service
-from ..evaluation import service
+from ..evaluation import csdid, service, wildboot
 from ..evaluation.sources import EngineFlowSource, FlowSource
-from .context import db_session, settings
-from .output import OutputFormat, emit_one
+from .context import db_session, fail, settings
+from .output import OutputFormat, emit, emit_one
+
+
+class PanelRejected(NrmcError):
+    """A panel file cannot be read or estimated (the message names the file, row or column)."""
 
 FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv")
 BaselineOpt = typer.Option(None, "--baseline-year",
@@ -66,3 +78,81 @@ def evaluate_programme(baseline_year: int | None = BaselineOpt,
                        fmt: OutputFormat = FormatOpt) -> None:
     """Every centre with an opening year: the programme-wide staggered DiD."""
     _run("programme", "all", baseline_year, fmt)
+
+
+class ControlGroup(StrEnum):
+    never = "never"
+    notyet = "notyet"
+
+
+class BasePeriod(StrEnum):
+    varying = "varying"
+    universal = "universal"
+
+
+@app.command("did")
+def evaluate_did(
+    panel: Path = typer.Argument(..., help="CSV or Parquet, one row per unit and period",
+                                 exists=False),
+    unit: str = typer.Option(..., "--unit", help="column identifying the unit"),
+    time: str = typer.Option(..., "--time", help="column with the period (a whole number)"),
+    cohort: str = typer.Option(..., "--cohort",
+                               help="column with the first treated period (0 or empty = never)"),
+    outcome: str = typer.Option(..., "--outcome", help="column with the outcome"),
+    cluster: str | None = typer.Option(None, "--cluster",
+                                       help="cluster column (e.g. province): clustered errors "
+                                            "and a wild cluster bootstrap"),
+    weight: str | None = typer.Option(None, "--weight", help="positive unit weight column"),
+    control: ControlGroup = typer.Option(ControlGroup.notyet, "--control",
+                                         help="never: never-treated controls only; notyet: "
+                                              "also units not yet treated"),
+    base: BasePeriod = typer.Option(BasePeriod.varying, "--base",
+                                    help="pre-period base: varying (t−1) or universal (g−1)"),
+    draws: int = typer.Option(wildboot.DRAWS, "--draws", min=99,
+                              help="wild cluster bootstrap draws (with --cluster)"),
+    seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+    fmt: OutputFormat = FormatOpt,
+) -> None:
+    """Callaway & Sant'Anna (2021) staggered DiD on any panel: group-time effects and the
+    simple, dynamic (event-study), group and calendar aggregations.
+
+    Example:  nrmc evaluate did mpdta.csv --unit countyreal --time year --cohort first.treat
+    --outcome lemp --control never --format json
+    """
+    try:
+        frame = csdid.read_panel(str(panel))
+    except FileNotFoundError:
+        fail(PanelRejected(f"{panel}: no such file"))
+    except (ValueError, OSError) as exc:
+        fail(PanelRejected(f"{panel}: cannot read as CSV or Parquet ({exc})"))
+    try:
+        result = csdid.did(frame, unit=unit, time=time, cohort=cohort, outcome=outcome,
+                           cluster=cluster, weight=weight, control=control.value,  # type: ignore[arg-type]
+                           base=base.value)  # type: ignore[arg-type]
+    except (ValueError, csdid.InsufficientData) as exc:
+        fail(PanelRejected(f"{panel}: {exc}"))
+    data = result.to_dict()
+    if cluster:
+        boot = wildboot.bootstrap(result, draws=draws, seed=seed)
+        for name, agg in data["aggregations"].items():  # type: ignore[attr-defined]
+            b = boot[name]
+            assert not isinstance(b, list)
+            agg.update({"boot_ci_low": b.ci_low, "boot_ci_high": b.ci_high, "boot_p": b.p_value})
+            for row, rb in zip(agg.get("rows", []), boot.get(name + "_rows", []),  # type: ignore[arg-type]
+                               strict=False):
+                row.update({"boot_ci_low": rb.ci_low, "boot_ci_high": rb.ci_high})
+        first = boot["simple"]
+        assert not isinstance(first, list)
+        data["method"] = wildboot.method_line(first, result.n_clusters, unit=f"clusters ({cluster})")
+    else:
+        data["method"] = "analytic influence-function errors, not clustered"
+    if fmt == OutputFormat.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json) + "\n")
+        return
+    rows = [{"aggregation": name, **{k: v for k, v in agg.items() if k != "rows"}}
+            for name, agg in data["aggregations"].items()]  # type: ignore[attr-defined]
+    emit(rows, fmt, title=str(data["method"]))
+
+
+def _json(value: object) -> object:
+    return None if isinstance(value, float) and math.isnan(value) else str(value)

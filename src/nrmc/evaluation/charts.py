@@ -43,9 +43,10 @@ def _svg(fig: Figure, source: str) -> str:
 
 
 def event_study_svg(result: StaggeredDiD, *, title: str, source: str) -> str:
-    source = source + ("; intervals from placebo centres (Conley–Taber)"
-                       if result.inference == "placebo" else "; errors clustered by province")
     """Event-time effects as % change in outflow (exp(θ) − 1) with their 95% intervals."""
+    source = source + ("; intervals from placebo centres (Conley–Taber)"
+                       if result.inference == "placebo" else f"; {result.method}"
+                       if result.method else "; errors clustered by province")
     es = result.event_study
     pct = lambda v: np.expm1(np.asarray(v, float)) * 100  # noqa: E731
     with plt.rc_context(STYLE):

@@ -173,3 +173,33 @@ def publish_origins(origins: pd.DataFrame, *, city: str, min_cell: int) -> Publi
                         or share_withheld(total - host_count, total, min_cell))
     outside = None if outside_withheld or not total else 1 - host_count / total
     return PublishedOrigins(table=table, outside_share=outside, outside_withheld=outside_withheld)
+
+
+# what each before/after metric counts, for saying why a figure is withheld (中文 English)
+COUNTED = {
+    "outflow_rate": ("外省就医人次 residents treated in another province", "出院人次 discharges"),
+    "transfer_rate": ("转出人次 transfers out", "出院人次 discharges"),
+    "level4_share": ("四级手术 grade-4 surgeries", "手术 surgeries"),
+    "outside_city_share": ("外市患者 patients from other cities", "出院人次 discharges"),
+}
+
+
+def withheld_reason(metric: str, published: PublishedBeforeAfter, min_cell: int) -> str:
+    """Why a metric's headline figures are withheld, e.g. "fewer than 10 手术 surgeries in
+    2023 (baseline)" — which count was small, never how small. Empty when nothing is."""
+    if not published.withheld:
+        return ""
+    numerator, denominator = COUNTED.get(metric, ("cases", "cases"))
+    table = published.table
+    years = {published.baseline_year: "baseline 基线", published.after_year: "last year 末年"}
+    parts = []
+    for year, label in years.items():
+        row = table[table["year"] == year]
+        if row.empty:
+            continue
+        small = [name for name, flag in ((denominator, "denominator_withheld"),
+                                         (numerator, "numerator_withheld"))
+                 if bool(row[flag].iloc[0])]
+        if small:
+            parts.append(f"fewer than {min_cell} {' / '.join(small)} in {year} ({label})")
+    return "; ".join(parts)

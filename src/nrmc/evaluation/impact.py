@@ -6,6 +6,10 @@ in ``docs/evaluation.md``.
 
 Difference-in-differences under staggered adoption
 --------------------------------------------------
+(Pages, reports and commands now use ``csdid`` + ``wildboot`` via ``estimate``; the stacked
+regression below is kept as an independent cross-check of the same point estimates, and its
+``_points`` serve the placebo draws.)
+
 Units are (province, specialty) cells; a cell's *cohort* ``g`` is the first year a programme
 centre in that province and specialty is open. Two-way fixed-effects regressions are biased
 when adoption is staggered and effects vary over time (already-treated cells become
@@ -144,8 +148,12 @@ class StaggeredDiD:
     outcome: str
     event_study: pd.DataFrame = field(repr=False)
     group_time: pd.DataFrame = field(repr=False)
-    inference: str = "cluster"  # or "placebo" (see placebo_inference)
+    inference: str = "cluster"  # "wild bootstrap", "province placebo" (estimate.py), "placebo"
     placebo_draws: int = 0
+    method: str = ""  # the line a reader needs: "wild cluster bootstrap …, 999 draws, 24 provinces"
+    analytic_ci: tuple[float, float] = (math.nan, math.nan)  # cluster-robust, beside the bootstrap
+    treated_clusters: int = 0  # provinces with a treated cell in the scope
+    sensitivity: dict[str, float] = field(default_factory=dict)  # never-treated controls instead
 
     @property
     def effect_pct(self) -> float:

@@ -17,6 +17,8 @@ the province, what share now stay".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -112,3 +114,62 @@ def did_panel(panel: pd.DataFrame, *, min_outflow: float = 20.0) -> pd.DataFrame
     out["weight"] = out["unit"].map(keep).astype(float)
     out["y"] = np.log((out["treated_outside"] + 0.5) / out["discharges"])
     return out.reset_index(drop=True)
+
+
+# Every province hosts programme projects except these three municipalities
+# (shared/data/README.md: 125 projects in five batches, "every province except Beijing,
+# Shanghai, Tianjin"); the shipped roster has 77 of the 125.
+NON_HOST_PROVINCES = frozenset({"110000", "120000", "310000"})
+
+
+@dataclass(frozen=True)
+class CleanControls:
+    """What ``clean_controls`` left out of the panel, and why (counts of cells)."""
+
+    unknown_timing_cells: int  # cells of projects with neither a batch nor an opening date
+    incomplete_province_cells: int  # cells of host provinces with no project in the roster
+    incomplete_provinces: tuple[str, ...]
+    unknown_timing_projects: int
+
+    @property
+    def dropped_cells(self) -> int:
+        return self.unknown_timing_cells + self.incomplete_province_cells
+
+    def describe(self) -> str:
+        parts = []
+        if self.unknown_timing_cells:
+            parts.append(f"{self.unknown_timing_cells} cell(s) of {self.unknown_timing_projects} "
+                         "project(s) without a batch or opening date")
+        if self.incomplete_province_cells:
+            parts.append(f"{self.incomplete_province_cells} cell(s) of "
+                         f"{len(self.incomplete_provinces)} province(s) hosting programme "
+                         f"projects missing from the roster ({', '.join(self.incomplete_provinces)})")
+        return ("left out of the controls: " + "; ".join(parts)) if parts else ""
+
+
+def clean_controls(panel: pd.DataFrame, projects: pd.DataFrame, specialties: list[str],
+                   non_hosts: frozenset[str] = NON_HOST_PROVINCES
+                   ) -> tuple[pd.DataFrame, CleanControls]:
+    """Drop cells whose treatment timing is unknown instead of coding them never treated.
+
+    * A project with no opening year (no batch, no opening date) treats its cells at an
+      unknown time: they can be neither treated nor controls.
+    * A province that hosts programme projects (all but ``non_hosts``) yet has none in the
+      roster has centres in unknown specialties from unknown years: all its cells go.
+    Returns the panel without them and the counts (``CleanControls``).
+    """
+    unknown = projects[projects["opening_year"].isna()]
+    unknown_cells = set(project_cells(unknown, specialties)["unit"]) if len(unknown) else set()
+    unknown_cells -= set(panel.loc[panel["cohort"] > 0, "unit"])  # timed by another project
+    rostered = set(projects["province_code"].astype(str))
+    provinces = set(panel["province"].astype(str))
+    incomplete = sorted(p for p in provinces if p not in non_hosts and p not in rostered)
+    in_unknown = panel["unit"].isin(unknown_cells)
+    in_incomplete = panel["province"].astype(str).isin(incomplete)
+    note = CleanControls(
+        unknown_timing_cells=int(panel.loc[in_unknown & ~in_incomplete, "unit"].nunique()),
+        incomplete_province_cells=int(panel.loc[in_incomplete, "unit"].nunique()),
+        incomplete_provinces=tuple(incomplete),
+        unknown_timing_projects=len(unknown),
+    )
+    return panel[~(in_unknown | in_incomplete)].reset_index(drop=True), note

@@ -27,7 +27,7 @@ from ..core.inputs import today_beijing
 from ..core.privacy import WITHHELD, WithheldLedger, count_marker, disclosure_note
 from ..domains.hospitals import service as hospitals
 from . import charts
-from .disclosure import publish, publish_kpis, publish_origins
+from .disclosure import publish, publish_kpis, publish_origins, withheld_reason
 from .kpis import FLOWS_SOURCE, gather
 from .service import METRICS, Evaluation, evaluate
 from .sources import FlowSource
@@ -129,6 +129,8 @@ def build_report(
     html = _environment().get_template("report.html").render(
         ev=ev, summary=ev.summary(), kpis=kpis,
         metrics=METRICS, svgs=svgs, maps=maps, projects=project_rows,
+        reasons={name: withheld_reason(name, result, min_cell)  # type: ignore[arg-type]
+                 for name, result in ev.before_after.items()},
         today=today_beijing().isoformat(), version=__version__, dataset_label=dataset_label,
         min_cell=min_cell, marker=count_marker(min_cell), dash=WITHHELD,
         note_zh=note_zh, note_en=note_en,

@@ -16,19 +16,22 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import NotFound
 from ..domains.projects import service as projects
-from .impact import (
-    BeforeAfter,
-    InsufficientData,
-    StaggeredDiD,
-    before_after,
-    placebo_inference,
-    staggered_did,
+from .csdid import InsufficientData as NothingToCompare
+from .estimate import MIN_TREATED_PROVINCES, WARN_TREATED_PROVINCES, estimate
+from .impact import BeforeAfter, InsufficientData, StaggeredDiD, before_after
+from .panel import (
+    CleanControls,
+    cell_id,
+    clean_controls,
+    did_panel,
+    outflow_panel,
+    project_cells,
+    treatment_timing,
 )
-from .panel import cell_id, did_panel, outflow_panel, project_cells, treatment_timing
 from .sources import FlowSource
 
 MIN_OUTFLOW = 20.0
-MIN_TREATED_CLUSTERS = 6  # fewer treated provinces: placebo inference
+MIN_TREATED_CLUSTERS = MIN_TREATED_PROVINCES  # fewer treated provinces: province placebo
 
 METRICS = {
     "outflow_rate": "Outflow rate of the host province in the centre's specialty",
@@ -54,6 +57,8 @@ class Evaluation:
     programme_did: StaggeredDiD | None
     n_cells: int
     min_outflow: float
+    controls: CleanControls | None = None
+    warning: str = ""  # e.g. fewer than 10 treated provinces
 
     def summary(self) -> dict[str, Any]:
         """The flat record of ``nrmc evaluate … --format json`` (fractions, not percent)."""
@@ -73,8 +78,22 @@ class Evaluation:
             "pre_trend_p": did.pre_trend_p if did else None,
             "treated_cells": did.n_treated_units if did else 0,
             "clusters": did.n_clusters if did else 0,
+            "treated_provinces": did.treated_clusters if did else 0,
+            "did_method": did.method if did else None,
+            "did_analytic_ci_low": math.expm1(did.analytic_ci[0]) if did else None,
+            "did_analytic_ci_high": math.expm1(did.analytic_ci[1]) if did else None,
+            "did_never_treated_estimate": _expm1(did.sensitivity.get("never_att")) if did else None,
+            "did_never_treated_ci_low": _expm1(did.sensitivity.get("never_ci_low")) if did else None,
+            "did_never_treated_ci_high": (_expm1(did.sensitivity.get("never_ci_high"))
+                                          if did else None),
+            "did_warning": self.warning,
+            "controls_dropped_cells": self.controls.dropped_cells if self.controls else 0,
             "did_note": self.did_note,
         }
+
+
+def _expm1(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else math.expm1(value)
 
 
 def _scope_projects(session: Session, scope: str, key: str) -> tuple[pd.DataFrame, str]:
@@ -114,7 +133,7 @@ def evaluate(
 
     The baseline defaults to the year before the scope's first opening. The DiD treats only
     the scope's (province, specialty) cells; every other cell is a control until its own
-    centre opens (``impact.staggered_did``); ``programme_did`` (only ``with_programme``, for
+    centre opens (``estimate.estimate``); ``programme_did`` (only ``with_programme``, for
     reports) is the same for all centres.
     """
     key = str(key)
@@ -123,7 +142,8 @@ def evaluate(
     opening_year = int(opening.min()) if len(opening) else None
     outflow = source.outflow()
     specialties = sorted(str(s) for s in outflow["specialty"].dropna().unique())
-    timing = treatment_timing(projects.project_table(session=session), specialties)
+    table = projects.project_table(session=session)
+    timing = treatment_timing(table, specialties)
     years = sorted(int(y) for y in outflow["year"].unique()) if len(outflow) else []
     if baseline_year is None and opening_year is not None:
         baseline_year = opening_year - 1
@@ -154,17 +174,24 @@ def evaluate(
     add("level4_share", source.hospital_level4(hospitals), "level4", "surgeries")
     add("outside_city_share", source.hospital_reach(hospitals), "from_outside_city", "discharges")
 
-    panel = did_panel(outflow_panel(outflow, timing), min_outflow=min_outflow)
+    full = did_panel(outflow_panel(outflow, timing), min_outflow=min_outflow)
+    panel, controls = clean_controls(full, table, specialties)
     did, note = _did(panel, None if scope == "programme" else cells)
     programme = None
     if scope == "programme":
         programme = did
     elif with_programme:
         programme, _ = _did(panel, None)
+    warning = ""
+    if did is not None and did.treated_clusters < WARN_TREATED_PROVINCES:
+        warning = (f"only {did.treated_clusters} treated province(s): with fewer than "
+                   f"{WARN_TREATED_PROVINCES} the interval rests on few independent "
+                   "comparisons; read it with care (仅有少数省份接受处理，置信区间须谨慎解读)")
     return Evaluation(
         scope=scope, key=key, title=title, projects=rows, baseline_year=baseline_year,
         opening_year=opening_year, before_after=results, did=did, did_note=note,
         programme_did=programme, n_cells=int(panel["unit"].nunique()), min_outflow=min_outflow,
+        controls=controls, warning=warning,
     )
 
 
@@ -175,18 +202,21 @@ def _did(panel: pd.DataFrame, cells: set[str] | None) -> tuple[StaggeredDiD | No
         present = cells & set(panel["unit"])
         if not present:
             return None, ("the centre's province × specialty cell is not in the panel (no "
-                          "flows in that specialty, or fewer than the minimum outside "
-                          "discharges before the programme)")
+                          "flows in that specialty, fewer than the minimum outside discharges "
+                          "before the programme, or its timing is unknown)")
         cells = present
     try:
-        result = staggered_did(panel, weight="weight", treated_units=cells)
-    except InsufficientData as exc:
+        result = estimate(panel, treated_units=cells)
+    except (InsufficientData, NothingToCompare) as exc:
         return None, str(exc)
     note = ""
-    treated_provinces = {c.split(":")[0] for c in cells} if cells is not None else set()
-    if cells is not None and len(treated_provinces) < MIN_TREATED_CLUSTERS:
-        result = placebo_inference(panel, result, treated_units=cells)
-        note = (f"{len(cells)} treated cell(s) in {len(treated_provinces)} province(s): too few "
-                "for cluster-robust errors, so the interval and pre-trend p come from "
-                f"{result.placebo_draws} placebo centres placed in never-treated cells")
+    if result.inference == "province placebo":
+        note = (f"{result.n_treated_units} treated cell(s) in {result.treated_clusters} "
+                f"province(s): too few for a cluster bootstrap, so the interval and pre-trend p "
+                f"come from {result.placebo_draws} placebo provinces")
+    elif result.inference == "none":
+        note = (f"{result.n_treated_units} treated cell(s) in {result.treated_clusters} "
+                f"province(s) and only {result.placebo_draws} other province(s) to compare "
+                "with: no interval is given (a one-province estimate also carries that "
+                "province's own year-to-year shocks)")
     return result, note

@@ -13,9 +13,11 @@ and documented in docs/flows.md):
   Jiangsu; the destination province follows a gravity model (tertiary beds × pull /
   distance^1.2) with Beijing and Shanghai pulling hardest;
 * stays are log-normal around 9–10 days (tertiary longer), cost ≈ 1,190 yuan a day;
-* a programme centre, from its opening year, keeps ``RETENTION`` (30 %) of the residents of its
-  province in its specialty who would have left the province ("comprehensive" centres: every
-  specialty) and cuts transfers out in that province and specialty by the same share.
+* a programme centre keeps a share of the residents of its province in its specialty who would
+  have left the province ("comprehensive" centres: every specialty) and cuts transfers out in
+  that province and specialty by the same share: ``synth_truth.retention(opening year, year)``,
+  9 % for most opening years and 0 for 2022's, built up over three years; each province-year's
+  outflow also moves by a shared shock (``synth_truth.province_shocks``, log sd 0.10).
 
 Nothing here reads the registry: regions, hospitals and projects come in as DataFrames.
 """
@@ -34,12 +36,12 @@ import pyarrow.parquet as pq
 
 from . import store
 from . import synth_model as model
+from . import synth_truth as truth
 from .geo import units_table
 from .pseudonym import PSEUDONYM_BITS, pseudonymise
 from .schema import STORED_SCHEMA
 
 CHUNK_ROWS = 1_000_000
-RETENTION = 0.30
 EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -52,21 +54,23 @@ def _dictionary(indices: np.ndarray, values: np.ndarray) -> pa.Array:
 
 
 def _chunk(world: model.World, rng: np.random.Generator, year: int, n: int, first_id: int,
-           pseudonym_key: str, stats: model.Tally) -> pa.Table:
+           pseudonym_key: str, stats: model.Tally, shocks: np.ndarray) -> pa.Table:
     """Generate ``n`` discharges of ``year``: who, what, where, how long, how it ended."""
     residence = world.sample_residence(rng, n)
     spec = rng.choice(len(model.SPECIALTIES), size=n, p=model.SPECIALTY_MIX)
     age, sex = model.sample_age_sex(rng, spec)
     diagnosis = model.sample_diagnosis(rng, spec)
-    hospital, scope = world.sample_hospital(rng, residence, spec, year, RETENTION)
+    prov = world.res_prov[residence]
+    retention = truth.retention(world.eff_year[prov, spec], year)
+    hospital, scope = world.sample_hospital(rng, residence, spec, year, retention,
+                                            out_scale=np.exp(shocks[prov]))
     tier = world.hosp_tier[hospital]
 
     stay = model.sample_stay(rng, spec, tier)
     surgery = model.sample_surgery(rng, spec, tier)
     cost = model.sample_cost(rng, stay, tier, surgery)
     admission = model.sample_admission_route(rng, scope)
-    effect = world.effect_active(residence, spec, year)
-    discharge = model.sample_discharge_route(rng, tier, age, np.where(effect, 1 - RETENTION, 1.0))
+    discharge = model.sample_discharge_route(rng, tier, age, 1 - retention)
 
     start = (np.datetime64(f"{year}-01-01", "D") - EPOCH).astype(np.int64)
     days = 366 if year % 4 == 0 else 365
@@ -136,6 +140,7 @@ def write_synthetic_dataset(
                               rows_per_year=rows / max(len(years), 1))
     per_year = _rows_per_year(rows, years)
     stats = model.Tally()
+    shock = truth.province_shocks(list(world.prov_code), years, seed=seed, sd=truth.SHOCK_SD)
     done, next_id = 0, 1
     with store.writing(Path(out_dir)) as load:
         for year in years:
@@ -143,7 +148,8 @@ def write_synthetic_dataset(
             while left > 0:
                 n = min(CHUNK_ROWS, left)
                 rng = np.random.default_rng([seed, year, part])
-                table = _chunk(world, rng, year, n, next_id, pseudonym_key, stats)
+                shocks = np.array([shock[(p, year)] for p in world.prov_code])
+                table = _chunk(world, rng, year, n, next_id, pseudonym_key, stats, shocks)
                 target = load.new_file(year)
                 pq.write_table(table, target, compression="zstd", row_group_size=256_000)
                 load.add(target, year=year, rows=n)

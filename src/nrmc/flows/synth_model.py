@@ -224,11 +224,18 @@ class World:
         return self.eff_year[self.res_prov[residence], spec] <= year
 
     def sample_hospital(self, rng: np.random.Generator, residence: np.ndarray, spec: np.ndarray,
-                        year: int, retention: float) -> tuple[np.ndarray, np.ndarray]:
+                        year: int, retention: float | np.ndarray,
+                        out_scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Pick a hospital per discharge: scope first (county / prefecture / province /
-        elsewhere), then a hospital within it; programme centres keep part of the outflow."""
+        elsewhere), then a hospital within it; programme centres keep part of the outflow.
+
+        ``retention`` (a share, or one per discharge) is what an open centre keeps of those
+        who would have left; ``out_scale`` multiplies the chance of leaving (province-year
+        shocks, ``synth_truth``)."""
         prov, pref, c = self.res_prov[residence], self.res_pref[residence], COMPLEXITY[spec]
         p_out = self.out_rate[prov] * (0.5 + 1.5 * c)
+        if out_scale is not None:
+            p_out = np.minimum(p_out * out_scale, 0.9)
         p_local, p_pref = (0.66 - 0.35 * c) * (1 - p_out), (0.22 + 0.10 * c) * (1 - p_out)
         u = rng.random(len(residence))
         scope = np.select([u < p_local, u < p_local + p_pref, u < 1 - p_out],

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -25,10 +26,10 @@ from ..domains.projects.models import Project
 from ..domains.regions import service as regions
 from ..evaluation import charts
 from ..evaluation import service as evaluation
-from ..evaluation.disclosure import publish_all
+from ..evaluation.disclosure import publish_all, withheld_reason
 from ..evaluation.sources import EngineFlowSource
 from ..flows import store
-from .deps import CurrentProject, PageUser, SessionDep
+from .deps import CurrentProject, PageUser, SessionDep, SourceDep
 from .read_cache import cached_read
 from .render import render
 
@@ -46,6 +47,7 @@ class MetricChange(BaseModel):
     after: float | None
     change_pct: float | None
     suppressed: bool = False  # a share rests on fewer than NRMC_MIN_CELL_SIZE cases: withheld
+    reason: str = ""  # which count was too small in which year (never how small)
 
 
 class EvaluationOut(BaseModel):
@@ -62,6 +64,14 @@ class EvaluationOut(BaseModel):
     treated_cells: int
     clusters: int
     did_note: str
+    did_method: str | None = None  # "wild cluster bootstrap (rademacher weights), 999 draws, …"
+    did_analytic_ci_low: float | None = None
+    did_analytic_ci_high: float | None = None
+    did_never_treated_estimate: float | None = None  # sensitivity: never-treated controls only
+    did_never_treated_ci_low: float | None = None
+    did_never_treated_ci_high: float | None = None
+    did_warning: str = ""  # fewer than 10 treated provinces
+    controls_note: str = ""  # cells left out of the controls (unknown timing), with counts
 
 
 def _num(value: Any) -> float | None:
@@ -96,7 +106,8 @@ def to_out(result: evaluation.Evaluation, min_cell: int, *, ledger: WithheldLedg
     metrics = [MetricChange(metric=name, description=evaluation.METRICS.get(name, name),
                             baseline_year=ba.baseline_year, after_year=ba.after_year,
                             before=_num(ba.before), after=_num(ba.after),
-                            change_pct=_num(ba.change_pct), suppressed=bool(ba.withheld))
+                            change_pct=_num(ba.change_pct), suppressed=bool(ba.withheld),
+                            reason=withheld_reason(name, ba, min_cell))
                for name, ba in shown.items()]
     return EvaluationOut(
         title=result.title, baseline_year=result.baseline_year,
@@ -104,7 +115,15 @@ def to_out(result: evaluation.Evaluation, min_cell: int, *, ledger: WithheldLedg
         did_estimate=_num(summary["did_estimate"]), did_ci_low=_num(summary["did_ci_low"]),
         did_ci_high=_num(summary["did_ci_high"]), pre_trend_p=_num(summary["pre_trend_p"]),
         treated_cells=int(summary["treated_cells"] or 0), clusters=int(summary["clusters"] or 0),
-        did_note=str(summary["did_note"] or ""))
+        did_note=str(summary["did_note"] or ""),
+        did_method=summary["did_method"],
+        did_analytic_ci_low=_num(summary["did_analytic_ci_low"]),
+        did_analytic_ci_high=_num(summary["did_analytic_ci_high"]),
+        did_never_treated_estimate=_num(summary["did_never_treated_estimate"]),
+        did_never_treated_ci_low=_num(summary["did_never_treated_ci_low"]),
+        did_never_treated_ci_high=_num(summary["did_never_treated_ci_high"]),
+        did_warning=result.warning,
+        controls_note=result.controls.describe() if result.controls else "")
 
 
 @api.get("/evaluation", response_model=EvaluationOut)
@@ -132,13 +151,50 @@ def evaluation_page(project_id: int, request: Request, session: SessionDep,
 
     project = projects.get_visible(session=session, scope=Scope.for_user(user),
                                    project_id=project_id)
+    return _page(request, session, user, project)
+
+
+@pages.post("/projects/{project_id}/evaluation/opening", response_class=HTMLResponse)
+def record_opening(project_id: int, request: Request, session: SessionDep, user: PageUser,
+                   source: SourceDep, opened_on: Annotated[str, Form()] = "") -> Response:
+    """Record the day the centre opened (source "page", audited); the evaluation follows.
+
+    A bad date answers 422 with the page, the message beside the field and the typed value
+    kept; clinicians and national analysts get 403 (``projects.set_opening``)."""
+    from ..domains.projects import service as projects
+    from ..domains.users.scope import Scope
+
+    scope = Scope.for_user(user)
+    project = projects.get_visible(session=session, scope=scope, project_id=project_id)
+    try:
+        day = date.fromisoformat(opened_on.strip())
+        projects.set_opening(session=session, scope=scope, project_id=project_id,
+                             opened_on=day, client=source)
+    except ValueError as exc:  # not a date, or outside the record-date rule (bilingual)
+        session.rollback()
+        message = (str(exc) if "/" in str(exc) else
+                   "not a date: use YYYY-MM-DD / 日期格式应为 年-月-日")
+        return _page(request, session, user, project, status_code=422,
+                     opening_error=message.splitlines()[-1].strip(), opening_value=opened_on)
+    session.commit()
+    with _LOCK:  # cached evaluations used the old cohort year
+        request.app.state.evaluations.clear()
+    return RedirectResponse(f"/projects/{project_id}/evaluation", status_code=303)
+
+
+def _page(request: Request, session: Session, user: Any, project: Project,
+          status_code: int = 200, **extra: Any) -> HTMLResponse:
     result = _evaluate(request, session, project)
     chart = None
     source = store.describe(request.app.state.settings.flows_dir)
     if result.did is not None:
         chart = Markup(charts.event_study_svg(result.did, title=result.title, source=source))
     min_cell = request.app.state.settings.min_cell_size
-    return render(request, "evaluation/project.html", user, project=project,
+    from ..domains.projects import service as projects
+
+    detail = projects.to_detail(session, project)
+    return render(request, "evaluation/project.html", user, status_code=status_code,
+                  project=project, opening=detail,
                   result=to_out(result, min_cell, ledger=_ledger(request),
                                 prefix=f"project:{project.id}"),
-                  chart=chart, note=disclosure_note(min_cell), source=source)
+                  chart=chart, note=disclosure_note(min_cell), source=source, **extra)

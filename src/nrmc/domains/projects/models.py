@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from datetime import date
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...db.base import Base
@@ -27,6 +29,10 @@ class Project(Base):
     planned_beds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="approved")
     opening_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the day the centre opened and where that came from: roster | import | page; "batch" when
+    # opening_year is only the batch's usual year (an estimate, flagged in evaluations)
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    opening_source: Mapped[str] = mapped_column(String(16), default="")
     verification: Mapped[str] = mapped_column(String(1), default="U")
     source: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")

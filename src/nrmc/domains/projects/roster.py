@@ -9,6 +9,7 @@ NRMC-P### for the roster row, NRMC-O### for the output-hospital row.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from ...data import read_csv
 from ..hospitals import service as hospitals
 from ..regions.models import Region
 from .models import Project
-from .schemas import BATCH_OPENING_YEAR
+from .schemas import BATCH_OPENING_YEAR, cohort_year
 
 _KEYWORDS = [
     ("tcm", Specialty.tcm), ("women & children", Specialty.obstetrics_gynecology),
@@ -105,13 +106,19 @@ def seed(*, session: Session) -> int:
             "source": f"programme roster row {i}; {note}",
         })
         batch = int(row["batch"]) if row["batch"].strip() else None
+        # the shipped roster has no opening dates yet; a column `opened_on` would be used
+        opened_text = (row.get("opened_on") or "").strip()
+        opened_on = date.fromisoformat(opened_text) if opened_text else None
         projects.append(Project(
             batch=batch, output_hospital_code=outputs[row["output_hospital_zh"]],
             project_hospital_code=code, province_code=province_code,
             city_code=city.code if city_row["city_adcode6"] else None,
             specialty=main.value, specialties=specialties,
             specialty_note=row["specialty"], planned_beds=None, status="approved",
-            opening_year=BATCH_OPENING_YEAR.get(batch) if batch else None,
+            opening_year=(cohort_year(opened_on) if opened_on
+                          else BATCH_OPENING_YEAR.get(batch) if batch else None),
+            opened_on=opened_on,
+            opening_source="roster" if opened_on else "batch" if batch else "",
             verification=(row["verification"].strip()[:1] or "U"),
             source=row["source"], notes=_notes(row),
         ))

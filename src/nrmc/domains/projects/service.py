@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from ...core import codes
 from ...core.enums import ProjectStatus, Role, Specialty, Verification
 from ...core.errors import Conflict, Forbidden, ImportRejected, NotFound, RowProblem
-from ...core.inputs import MAX_BEDS
+from ...core.inputs import MAX_BEDS, check_date
 from ...core.tabular import check_columns, read_table
 from ..audit import service as audit
 from ..hospitals.models import Hospital
@@ -20,7 +21,14 @@ from ..hospitals.schemas import HospitalRef
 from ..users.scope import Scope
 from . import status as status_rule
 from .models import Project
-from .schemas import BATCH_OPENING_YEAR, REQUIRED_COLUMNS, ProjectDetail, ProjectOut
+from .schemas import (
+    BATCH_OPENING_YEAR,
+    OPENING_SOURCES,
+    REQUIRED_COLUMNS,
+    ProjectDetail,
+    ProjectOut,
+    cohort_year,
+)
 
 
 def get(*, session: Session, project_id: int) -> Project:
@@ -66,7 +74,8 @@ def to_detail(session: Session, project: Project) -> ProjectDetail:
     return ProjectDetail(
         **to_out(session, project).model_dump(), specialty=project.specialty,
         specialty_note=project.specialty_note, planned_beds=project.planned_beds,
-        opening_year=project.opening_year, source=project.source, notes=project.notes,
+        opening_year=project.opening_year, opened_on=project.opened_on,
+        opening_source=project.opening_source, source=project.source, notes=project.notes,
     )
 
 
@@ -97,6 +106,7 @@ def import_file(*, session: Session, path: Path) -> tuple[int, int]:
         batch = _int(raw.get("batch", ""), "batch", problem, 1, 5)
         beds = _int(raw.get("planned_beds", ""), "planned_beds", problem, 0, MAX_BEDS)
         opening = _int(raw.get("opening_year", ""), "opening_year", problem, 1949, 2100)
+        opened_on = _opened_on(raw.get("opened_on", ""), problem)
         specialty = raw.get("specialty", "").lower()
         if specialty and specialty not in Specialty.__members__:
             problem("specialty", f"unknown specialty {raw['specialty']!r}; expected one of "
@@ -123,7 +133,10 @@ def import_file(*, session: Session, path: Path) -> tuple[int, int]:
             if codes.level(host.region_code) == "county" else host.region_code,
             "specialty": specialty, "specialties": [specialty], "specialty_note": specialty,
             "planned_beds": beds, "status": status,
-            "opening_year": opening or (BATCH_OPENING_YEAR.get(batch) if batch else None),
+            "opening_year": (cohort_year(opened_on) if opened_on else opening
+                             or (BATCH_OPENING_YEAR.get(batch) if batch else None)),
+            "opened_on": opened_on,
+            "opening_source": ("import" if opened_on or opening else "batch" if batch else ""),
             "verification": verification, "source": raw.get("source", ""),
             "notes": raw.get("notes", ""),
         })
@@ -143,6 +156,42 @@ def import_file(*, session: Session, path: Path) -> tuple[int, int]:
             updated += 1
     session.flush()
     return added, updated
+
+
+def _opened_on(text: str, problem) -> date | None:  # type: ignore[no-untyped-def]
+    """An opening date (YYYY-MM-DD) within the record-date rule of ``core.inputs``."""
+    if not text:
+        return None
+    try:
+        return check_date(date.fromisoformat(text.strip()[:10]))
+    except ValueError as exc:  # not a date, or outside 2019-01-01 … today + 31 days
+        problem("opened_on", f"not an opening date (YYYY-MM-DD, 2019 or later): {text!r} ({exc})")
+        return None
+
+
+def set_opening(*, session: Session, scope: Scope, project_id: int, opened_on: date,
+                source: str = "page", client: str = "") -> Project:
+    """Record the day a centre opened (from a page or a command); its cohort year follows.
+
+    Same rights as editing a project (``update``); the write is audited (before/after).
+    """
+    if source not in OPENING_SOURCES or source == "batch":
+        raise ValueError(f"source must be one of roster, import, page, not {source!r}")
+    project = get_visible(session=session, scope=scope, project_id=project_id)
+    scope.require_write()
+    if scope.role == Role.clinician:
+        raise Forbidden("clinicians cannot edit projects")
+    keys = ("opened_on", "opening_year", "opening_source")
+    before = {k: getattr(project, k) for k in keys}
+    project.opened_on = check_date(opened_on)
+    project.opening_year = cohort_year(opened_on)
+    project.opening_source = source
+    session.flush()
+    audit.record(session=session, actor=scope.actor, action="project.opening",
+                 object_type="project", object_id=project.id,
+                 before={k: str(v) if v is not None else None for k, v in before.items()},
+                 after={k: str(getattr(project, k)) for k in keys}, source=client)
+    return project
 
 
 def _int(text: str, field: str, problem, low: int, high: int | None) -> int | None:  # type: ignore[no-untyped-def]
@@ -166,9 +215,15 @@ def _int(text: str, field: str, problem, low: int, high: int | None) -> int | No
 def project_table(*, session: Session) -> pd.DataFrame:
     """Projects as a plain table for flows and evaluation."""
     columns = ["id", "batch", "province_code", "city_code", "specialty", "project_hospital_code",
-               "output_hospital_code", "opening_year"]
+               "output_hospital_code", "opening_year", "opened_on", "opening_source"]
     rows = session.execute(select(*(getattr(Project, c) for c in columns))).all()
     frame = pd.DataFrame(rows, columns=columns)
+    # rows stored before opening dates existed: a batch and a year but no source → the batch's
+    legacy = frame["opening_source"].fillna("").eq("") & frame["batch"].notna() & frame[
+        "opening_year"].notna()
+    frame.loc[legacy, "opening_source"] = "batch"
+    frame["opening_estimated"] = frame["opening_source"].eq("batch") & frame[
+        "opening_year"].notna()
     return frame.astype({"batch": "Int64", "opening_year": "Int64"})
 
 

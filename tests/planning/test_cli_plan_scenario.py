@@ -17,11 +17,11 @@ from tests.cli_runner import run
 @pytest.fixture
 def accounts(nrmc_env):
     with session_scope(context.engine()) as session:
-        users.create(session=session, username="gansu", password="pw-gansu-2024!",
+        users.create(session=session, username="gansu", password="planning-officer-2024!",
                      role=Role.provincial_officer, scope_code="620000")
-        users.create(session=session, username="henan", password="pw-henan-2024!",
+        users.create(session=session, username="henan", password="planning-officer-2024!",
                      role=Role.provincial_officer, scope_code="410000")
-        users.create(session=session, username="doctor", password="pw-doctor-2024!",
+        users.create(session=session, username="doctor", password="planning-clinician-2024!",
                      role=Role.clinician, scope_code="NRMC-P031")
     return nrmc_env
 

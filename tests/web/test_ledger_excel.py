@@ -135,6 +135,6 @@ def test_a_csv_with_the_api_field_names_uploads_too(browser, cast, web_store):
 
 def test_a_file_that_is_not_a_spreadsheet_is_refused_plainly(browser, cast):
     answer = upload(browser, cast.jiuquan_project, "technologies", "notes.xlsx", b"not a zip")
-    assert answer.status_code == 422 and "cannot be read" in answer.text
+    assert answer.status_code == 422 and "not a readable XLSX workbook" in answer.text
     answer = upload(browser, cast.jiuquan_project, "technologies", "notes.pdf", b"%PDF")
     assert "upload an .xlsx or .csv file" in answer.text

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.inputs import MAX_BEDS
 from .errors import InvalidInput
 
 OCCUPANCY_RULE = 0.85
 DAYS_PER_YEAR = 365.0
-MAX_OFFERED_LOAD = MAX_BEDS
+# More occupied beds than any province has (the largest has ~650,000 beds in all): a typo or a
+# whole country. Planning sizes whole-province catchments, so the bound is not a hospital's;
+# at it the Erlang recursion still answers in about a second.
+MAX_OFFERED_LOAD = 2_000_000
 
 
 def _check_load(load: float, servers: int) -> None:

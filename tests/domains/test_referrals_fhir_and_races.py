@@ -45,7 +45,7 @@ def test_export_maps_states_to_fhir_task_status(db):
     assert request["performer"][0]["identifier"]["value"] == CITY
     assert request["subject"]["identifier"]["value"] == "p-9f2c"
     assert task["resourceType"] == "Task" and task["status"] == "ready"
-    assert task["basedOn"][0]["reference"] == f"ServiceRequest/{request['id']}"
+    assert task["basedOn"][0]["reference"] == bundle["entry"][0]["fullUrl"]  # resolves in the bundle
     assert task["businessStatus"]["coding"][0]["code"] == "scheduled"
     assert task["meta"]["versionId"] == "3"
     assert fhir.TASK_STATUS[S.arrived] == "in-progress" and fhir.TASK_STATUS[S.returned] == "completed"

@@ -3,19 +3,27 @@ the request stands). Systems that speak FHIR (regional health platforms, hospita
 take the export as is; the import accepts the same shape back.
 
 Status mapping (nrmc → Task.status / ServiceRequest.status); the exact nrmc state also travels
-in Task.businessStatus (system urn:nrmc:referral-status), so a round trip is lossless:
+in Task.businessStatus (system …/CodeSystem/referral-status), so a round trip is lossless:
 
     requested → requested / active      arrived   → in-progress / active
     accepted  → accepted  / active      completed → completed / completed
     rejected  → rejected  / revoked     returned  → completed / completed
     scheduled → ready     / active      cancelled → cancelled / revoked
 
-Hospitals are referenced by identifier (system urn:nrmc:hospital), the patient by pseudonym
-(urn:nrmc:patient-pseudonym), the diagnosis as ICD-10 (http://hl7.org/fhir/sid/icd-10).
+Hospitals are referenced by identifier (system ``{FHIR_BASE}/sid/hospital``), the patient by
+pseudonym (``…/sid/patient-pseudonym``), the diagnosis as ICD-10 (http://hl7.org/fhir/sid/icd-10).
+
+Strict validators want a Bundle entry's ``fullUrl`` to be an absolute URL or ``urn:uuid:``, every
+reference inside the Bundle to resolve to an entry, and extension URLs to be absolute canonical
+URLs. So entries get ``urn:uuid:`` full URLs (UUID-5 of the referral id: the same referral
+exports the same UUIDs), the Task points at its ServiceRequest by that URL, and nrmc's own code
+systems and extension live under one canonical base, ``FHIR_BASE``. Bundles exported before
+(``urn:nrmc:…`` systems) are still read.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +38,32 @@ from . import service
 from .models import Referral
 from .schemas import normalize_icd10
 
-SYS_HOSPITAL = "urn:nrmc:hospital"
-SYS_PATIENT = "urn:nrmc:patient-pseudonym"
-SYS_REFERRAL = "urn:nrmc:referral"
-SYS_KEY = "urn:nrmc:idempotency-key"
-SYS_STATUS = "urn:nrmc:referral-status"
-SYS_SPECIALTY = "urn:nrmc:specialty"
+#: Canonical base of nrmc's own FHIR code systems and extension. A site that publishes its own
+#: implementation guide replaces it; the import also reads the legacy ``urn:nrmc:`` systems.
+FHIR_BASE = "https://nrmc.example.org/fhir"
+SYS_HOSPITAL = f"{FHIR_BASE}/sid/hospital"
+SYS_PATIENT = f"{FHIR_BASE}/sid/patient-pseudonym"
+SYS_REFERRAL = f"{FHIR_BASE}/sid/referral"
+SYS_KEY = f"{FHIR_BASE}/sid/idempotency-key"
+SYS_STATUS = f"{FHIR_BASE}/CodeSystem/referral-status"
+SYS_SPECIALTY = f"{FHIR_BASE}/CodeSystem/specialty"
 SYS_ICD10 = "http://hl7.org/fhir/sid/icd-10"
-EXT_RESPONDED = "urn:nrmc:fhir:responded-at"
+EXT_RESPONDED = f"{FHIR_BASE}/StructureDefinition/task-responded-at"
+#: The same systems as bundles exported before version 0.2 named them.
+LEGACY = {SYS_HOSPITAL: "urn:nrmc:hospital", SYS_PATIENT: "urn:nrmc:patient-pseudonym",
+          SYS_REFERRAL: "urn:nrmc:referral", SYS_KEY: "urn:nrmc:idempotency-key",
+          SYS_STATUS: "urn:nrmc:referral-status", SYS_SPECIALTY: "urn:nrmc:specialty",
+          EXT_RESPONDED: "urn:nrmc:fhir:responded-at"}
+_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, FHIR_BASE)
+
+
+def _systems(system: str) -> tuple[str, ...]:
+    return (system, LEGACY[system]) if system in LEGACY else (system,)
+
+
+def full_url(referral_id: int, resource: str) -> str:
+    """The stable ``urn:uuid:`` full URL of one resource of one referral's Bundle."""
+    return f"urn:uuid:{uuid.uuid5(_UUID_NAMESPACE, f'referral/{referral_id}/{resource}')}"
 
 S = ReferralStatus
 TASK_STATUS = {S.requested: "requested", S.accepted: "accepted", S.rejected: "rejected",
@@ -74,6 +100,7 @@ def export_bundle(*, session: Session, scope: Scope, referral_id: int) -> dict[s
     subject = ({"identifier": {"system": SYS_PATIENT, "value": r.patient_pseudonym}}
                if r.patient_pseudonym else {"display": "patient not identified"})
     sr_id = f"referral-{r.id}"
+    sr_url, task_url = full_url(r.id, "ServiceRequest"), full_url(r.id, "Task")
     request: dict[str, Any] = {
         "resourceType": "ServiceRequest", "id": sr_id, "identifier": identifiers,
         "status": REQUEST_STATUS[status], "intent": "order",
@@ -92,11 +119,11 @@ def export_bundle(*, session: Session, scope: Scope, referral_id: int) -> dict[s
     task: dict[str, Any] = {
         "resourceType": "Task", "id": f"{sr_id}-task",
         "meta": {"versionId": str(r.version), "lastUpdated": _iso(r.updated_at)},
-        "identifier": identifiers, "basedOn": [{"reference": f"ServiceRequest/{sr_id}"}],
+        "identifier": identifiers, "basedOn": [{"reference": sr_url}],
         "status": TASK_STATUS[status],
         "businessStatus": {"coding": [{"system": SYS_STATUS, "code": status.value}]},
         "intent": "order", "priority": PRIORITY[Urgency(r.urgency)],
-        "focus": {"reference": f"ServiceRequest/{sr_id}"}, "for": subject,
+        "focus": {"reference": sr_url}, "for": subject,
         "authoredOn": _iso(r.requested_at), "lastModified": _iso(r.updated_at),
         "requester": _org(session, r.from_hospital_code), "owner": _org(session, r.to_hospital_code),
     }
@@ -105,8 +132,8 @@ def export_bundle(*, session: Session, scope: Scope, referral_id: int) -> dict[s
     if r.responded_at:
         task["extension"] = [{"url": EXT_RESPONDED, "valueDateTime": _iso(r.responded_at)}]
     return {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": f"urn:nrmc:ServiceRequest/{sr_id}", "resource": request},
-        {"fullUrl": f"urn:nrmc:Task/{sr_id}-task", "resource": task},
+        {"fullUrl": sr_url, "resource": request},
+        {"fullUrl": task_url, "resource": task},
     ]}
 
 
@@ -127,7 +154,7 @@ def _need(resource: dict[str, Any], path: str) -> Any:
 
 def _code(concept: dict[str, Any] | None, system: str) -> str | None:
     for coding in (concept or {}).get("coding", []):
-        if coding.get("system") == system:
+        if coding.get("system") in _systems(system):
             return coding.get("code")
     return None
 
@@ -156,8 +183,8 @@ def import_bundle(*, session: Session, scope: Scope, bundle: dict[str, Any],
     task = next((r for r in resources if r.get("resourceType") == "Task"), None) or {}
     if request is None:
         raise FhirInvalid("the bundle holds no ServiceRequest")
-    key = next((i["value"] for i in request.get("identifier", []) if i.get("system") == SYS_KEY),
-               None) or f"fhir:{_need(request, 'id')}"
+    key = next((i["value"] for i in request.get("identifier", [])
+                if i.get("system") in _systems(SYS_KEY)), None) or f"fhir:{_need(request, 'id')}"
     existing = service.find_by_key(session, key)
     if existing is not None:
         return existing
@@ -183,12 +210,13 @@ def import_bundle(*, session: Session, scope: Scope, bundle: dict[str, Any],
     requested_at = _time(_need(request, "authoredOn"), "ServiceRequest.authoredOn")
     assert requested_at is not None
     responded = next((e.get("valueDateTime") for e in task.get("extension", [])
-                      if e.get("url") == EXT_RESPONDED), None)
+                      if e.get("url") in _systems(EXT_RESPONDED)), None)
     subject = request.get("subject", {}).get("identifier", {})
     referral = Referral(
         idempotency_key=key, from_hospital_code=origin.code, to_hospital_code=target.code,
         direction=Direction.between(origin.tier, target.tier).value,
-        patient_pseudonym=subject.get("value", "") if subject.get("system") == SYS_PATIENT else "",
+        patient_pseudonym=(subject.get("value", "") if subject.get("system") in _systems(SYS_PATIENT)
+                           else ""),
         specialty=specialty, diagnosis=diagnosis, urgency=FROM_PRIORITY[priority].value,
         reason=" ".join(n.get("text", "") for n in request.get("note", [])).strip(),
         status=status.value, requested_at=requested_at,

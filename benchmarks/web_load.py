@@ -68,12 +68,18 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str, headers: dict[str, str]) -> int:
+        return await self.send("GET", path, headers, None)
+
+    async def send(self, method: str, path: str, headers: dict[str, str],
+                   body: bytes | None) -> int:
+        """One request on the kept-alive connection; the status (the body is read and dropped)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 *(f"{k}: {v}" for k, v in headers.items()), "", ""]
-        self.writer.write("\r\n".join(lines).encode())
+        extra = {"Content-Length": str(len(body)), "Content-Type": "application/json"} if body else {}
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                 *(f"{k}: {v}" for k, v in {**headers, **extra}.items()), "", ""]
+        self.writer.write("\r\n".join(lines).encode() + (body or b""))
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = 0

@@ -39,7 +39,14 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from web_load import PASSWORD, nrmc, percentile, start_server, stop_server  # noqa: E402
+from web_load import (  # noqa: E402
+    PASSWORD,
+    Connection,
+    nrmc,
+    percentile,
+    start_server,
+    stop_server,
+)
 
 MAX_REQUESTS = 300_000
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -61,32 +68,6 @@ class User:
 
 
 Request = tuple[str, str, dict[str, str], bytes | None]  # method, path, headers, body
-
-
-class Connection:
-    """Minimal HTTP/1.1 keep-alive client (the generator shares the two cores with the server)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        extra = {"Content-Length": str(len(body)), "Content-Type": "application/json"} if body else {}
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 *(f"{k}: {v}" for k, v in {**headers, **extra}.items()), "", ""]
-        self.writer.write("\r\n".join(lines).encode() + (body or b""))
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
 
 
 def _get(path: str) -> Callable[[User, random.Random], Request]:

@@ -105,3 +105,21 @@ def test_opening_date_recorded_on_the_evaluation_page(web_store, tmp_path):
         assert "2024-03-18" in page and "来源 source: page" in page
         no_token = client.post(url + "/opening", data={"opened_on": "2024-03-18"})
         assert no_token.status_code == 403
+
+
+def test_a_computed_evaluation_is_served_while_another_is_being_computed(app, as_user, cast):
+    """Evaluations are computed one at a time; one already computed must not queue behind it
+    (under load the queue held every worker past 30 s)."""
+    import threading
+
+    from nrmc.web import evaluation as web_evaluation
+
+    url = f"/api/v1/projects/{cast.jiuquan_project}/evaluation"
+    first = as_user("jiuquan").get(url)
+    assert first.status_code == 200
+    answered: list[int] = []  # another user: the read cache keys on the caller, so no replay
+    with web_evaluation._LOCK:  # another project's evaluation is being computed
+        worker = threading.Thread(target=lambda: answered.append(as_user("gansu").get(url).status_code))
+        worker.start()
+        worker.join(timeout=20)
+    assert answered == [200] and not worker.is_alive()

@@ -86,6 +86,10 @@ def _evaluate(request: Request, session: Session, project: Project) -> evaluatio
     version = store.read_manifest(settings.flows_dir).version
     state = request.app.state
     key = (project.id, version)
+    done = state.evaluations.get(key)
+    if done is not None:  # a computed evaluation never waits behind another one being computed
+        return done
+    # One evaluation at a time per process: the flow source holds one DuckDB connection.
     with _LOCK:
         if key not in state.evaluations:
             if state.flow_source is None or state.flow_source[0] != version:

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from .csdid import DidResult, cluster_sums, did
-from .impact import StaggeredDiD, _points, _wide
+from .impact import StaggeredDiD, _points, _wide, placebo_intervals
 from .wildboot import DRAWS, BootInterval, bootstrap, method_line
 
 MIN_TREATED_PROVINCES = 6
@@ -201,23 +201,8 @@ def province_placebo(
                        method=(f"no interval: only {len(overall)} placebo province(s) for "
                                f"{k} treated province(s) (at least 10 needed)"))
     _, actual_pre, _ = _points(wide, cohorts, w, treated, PRE_WINDOW)
-    a = result.alpha
-    overall_a = np.asarray(overall)
-    low_q, high_q = np.nanquantile(overall_a, [a / 2, 1 - a / 2])
-    es = result.event_study.copy()
-    for i, e in enumerate(es["event_time"]):
-        if e == -1:
-            continue
-        sample = np.asarray([d.get(int(e), np.nan) for d in theta])
-        if np.isfinite(sample).sum() < 2:
-            continue
-        lo, hi = np.nanquantile(sample, [a / 2, 1 - a / 2])
-        es.loc[i, ["se", "ci_low", "ci_high"]] = [np.nanstd(sample, ddof=1),
-                                                  es.loc[i, "estimate"] - hi,
-                                                  es.loc[i, "estimate"] - lo]
-    pre_a = np.asarray(pre)
-    pre_p = (float((1 + np.sum(np.abs(pre_a) >= abs(actual_pre))) / (1 + len(pre_a)))
-             if not math.isnan(actual_pre) else math.nan)
+    overall_a, low_q, high_q, es, pre_p = placebo_intervals(result, overall, pre, theta,
+                                                            actual_pre, min_finite=2)
     return replace(
         result, se=float(np.nanstd(overall_a, ddof=1)),
         ci_low=float(result.att - high_q), ci_high=float(result.att - low_q),

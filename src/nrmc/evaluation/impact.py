@@ -429,23 +429,37 @@ def placebo_inference(
         overall.append(o * scale)
         pre.append(p * scale)
         theta.append({e: v * scale for e, v in th.items()})
-    overall_a = np.asarray(overall)
-    low_q, high_q = np.nanquantile(overall_a, [result.alpha / 2, 1 - result.alpha / 2])
-    es = result.event_study.copy()
-    for i, e in enumerate(es["event_time"]):
-        if e == -1:
-            continue
-        sample = np.asarray([d.get(int(e), np.nan) for d in theta])
-        lo, hi = np.nanquantile(sample, [result.alpha / 2, 1 - result.alpha / 2])
-        es.loc[i, ["se", "ci_low", "ci_high"]] = [np.nanstd(sample, ddof=1),
-                                                  es.loc[i, "estimate"] - hi,
-                                                  es.loc[i, "estimate"] - lo]
-    pre_a = np.asarray(pre)
-    pre_p = (float((1 + np.sum(np.abs(pre_a) >= abs(actual_pre))) / (1 + len(pre_a)))
-             if not math.isnan(actual_pre) else math.nan)
+    overall_a, low_q, high_q, es, pre_p = placebo_intervals(result, overall, pre, theta,
+                                                            actual_pre)
     return replace(
         result, se=float(np.nanstd(overall_a, ddof=1)),
         ci_low=float(result.att - high_q), ci_high=float(result.att - low_q),
         pre_trend_f=math.nan, pre_trend_df=0, pre_trend_p=pre_p, event_study=es,
         inference="placebo", placebo_draws=len(draws_list),
     )
+
+
+def placebo_intervals(result: StaggeredDiD, overall: list[float], pre: list[float],
+                      theta: list[dict[int, float]], actual_pre: float, *, min_finite: int = 1
+                      ) -> tuple[np.ndarray, float, float, pd.DataFrame, float]:
+    """From placebo draws: the overall draws, their α/2 and 1−α/2 quantiles, the event study
+    with placebo intervals (event times with fewer than ``min_finite`` finite draws keep NaN),
+    and the pre-trend permutation p (share of placebo pre-trends at least as large)."""
+    a = result.alpha
+    overall_a = np.asarray(overall)
+    low_q, high_q = np.nanquantile(overall_a, [a / 2, 1 - a / 2])
+    es = result.event_study.copy()
+    for i, e in enumerate(es["event_time"]):
+        if e == -1:
+            continue
+        sample = np.asarray([d.get(int(e), np.nan) for d in theta])
+        if np.isfinite(sample).sum() < min_finite:
+            continue
+        lo, hi = np.nanquantile(sample, [a / 2, 1 - a / 2])
+        es.loc[i, ["se", "ci_low", "ci_high"]] = [np.nanstd(sample, ddof=1),
+                                                  es.loc[i, "estimate"] - hi,
+                                                  es.loc[i, "estimate"] - lo]
+    pre_a = np.asarray(pre)
+    pre_p = (float((1 + np.sum(np.abs(pre_a) >= abs(actual_pre))) / (1 + len(pre_a)))
+             if not math.isnan(actual_pre) else math.nan)
+    return overall_a, float(low_q), float(high_q), es, pre_p

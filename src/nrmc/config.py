@@ -7,6 +7,7 @@ environment at import time.
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,13 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_address: int = Field(default=100, ge=1)
     login_window_seconds: float = Field(default=300.0, gt=0)
+    web_workers: int = Field(default=0, ge=0, le=64,
+                             description="web worker processes; 0 = one per CPU core")
+
+    @property
+    def workers(self) -> int:
+        """How many web worker processes to run: the setting, or one per core."""
+        return self.web_workers or max(1, os.cpu_count() or 1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -64,3 +64,38 @@ def test_a_store_without_the_counter_still_writes(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(update(Project).where(Project.id == 1).values(notes="new schema"))
     assert now(engine) == migrated + 1
+
+
+def tables(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        found = revision._read(conn.connection.dbapi_connection, conn.dialect.loaded_dbapi.Error)
+    assert found is not None
+    return found.tables
+
+
+def test_each_table_has_its_own_counter(engine: Engine) -> None:
+    before = tables(engine)
+    with engine.begin() as conn:
+        conn.execute(update(Project).where(Project.id == 1).values(notes="one table"))
+    after = tables(engine)
+    assert after["projects"] == before.get("projects", 0) + 1
+    assert {k: v for k, v in after.items() if k != "projects"} == {
+        k: v for k, v in before.items() if k != "projects"}
+
+
+def test_the_written_table_is_told_from_the_statement() -> None:
+    assert revision.written_table("INSERT INTO referrals (id) VALUES (1)") == "referrals"
+    assert revision.written_table('UPDATE "projects" SET notes=?') == "projects"
+    assert revision.written_table("delete from public.audit_log where id = 1") == "audit_log"
+    assert revision.written_table("INSERT OR REPLACE INTO hospitals VALUES (1)") == "hospitals"
+    assert revision.written_table("SELECT * FROM projects") is None
+    assert revision.written_table("UPDATE login_throttle SET n = 1") is None  # not data
+    assert revision.written_table("INSERT /* hint */ INTO x") == revision.ANY_TABLE
+
+
+def test_a_read_notes_every_table_its_statements_name(engine: Engine) -> None:
+    with revision.reading() as names, Session(engine) as session:
+        session.scalars(select(Project).where(Project.project_hospital_code != "")).all()
+    assert "projects" in names and "referrals" not in names
+    with Session(engine) as session:  # nobody listening: nothing collected, nothing fails
+        session.scalars(select(Project)).all()

@@ -16,7 +16,7 @@ from nrmc.domains.users import service as users
 from nrmc.flows.store import MANIFEST
 from nrmc.web import create_app
 
-from .cast import PASSWORD
+from .cast import JINTA, PASSWORD
 from .conftest import login
 
 CACHE = "x-nrmc-cache"
@@ -136,3 +136,21 @@ def test_the_cache_is_bounded_and_can_be_switched_off(web_store, tmp_path, token
         for _ in range(2):
             response = client.get("/api/v1/regions/620000", headers=headers)
             assert response.status_code == 200 and CACHE not in response.headers
+
+
+def test_a_write_drops_only_the_answers_that_read_its_table(as_user, cast):
+    projects = "/api/v1/projects?limit=500"
+    kpis = f"/api/v1/projects/{cast.jiuquan_project}/kpis"
+    as_user("admin").get(projects)
+    before = as_user("admin").get(kpis).json()
+    assert as_user("admin").get(projects).headers[CACHE] == "hit"
+    assert as_user("admin").get(kpis).headers[CACHE] == "hit"
+    host = as_user("admin").get(f"/api/v1/projects/{cast.jiuquan_project}").json()
+    sent = as_user("jinta").post("/api/v1/referrals", json={
+        "from_hospital": JINTA, "to_hospital": host["project_hospital"]["code"],
+        "specialty": "cardiovascular", "diagnosis": "I21.0", "reason": "chest pain"})
+    assert sent.status_code == 201, sent.text
+    assert as_user("admin").get(projects).headers[CACHE] == "hit"  # never read referrals
+    after = as_user("admin").get(kpis)
+    assert after.headers[CACHE] == "miss"
+    assert after.json()["kpis"]["referrals_up"] == before["kpis"]["referrals_up"] + 1

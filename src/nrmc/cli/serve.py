@@ -13,14 +13,16 @@ from .output import console
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port"),
-    workers: int = typer.Option(1, help="worker processes (they share sessions and the login "
-                                "throttle through the store)"),
+    workers: int = typer.Option(0, help="worker processes; 0 = NRMC_WEB_WORKERS, else one per "
+                                "CPU core (they share sessions, the login throttle and cache "
+                                "invalidation through the store)"),
 ) -> None:
     """Serve the web platform; pages at http://HOST:PORT/, API docs at /api/docs."""
     run(host=host, port=port, workers=workers)
 
 
-def run(*, host: str, port: int, workers: int = 1) -> None:
+def run(*, host: str, port: int, workers: int = 0) -> None:
+    """Serve with `workers` processes (0: the configured number, by default one per core)."""
     import uvicorn
 
     from ..web import create_app
@@ -31,7 +33,9 @@ def run(*, host: str, port: int, workers: int = 1) -> None:
     # never from uvicorn's default of 127.0.0.1: one list decides, here and in the app.
     trusted = settings().trusted_proxies.replace(" ", "")
     proxy: dict[str, Any] = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
-    console.print(f"serving nrmc on [bold]http://{host}:{port}/[/bold] (API docs at /api/docs)")
+    workers = workers or settings().workers
+    console.print(f"serving nrmc on [bold]http://{host}:{port}/[/bold] (API docs at /api/docs; "
+                  f"{workers} worker{'s' if workers > 1 else ''})")
     if workers > 1:
         uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", access_log=False, **proxy)

@@ -1,10 +1,16 @@
-"""The store's data revision: one counter that every committed write advances.
+"""The store's data revisions: a counter per table that every committed write to it advances.
 
-Caches of derived answers (the web's read cache) key on it, so an answer computed before a
+Caches of derived answers (the web's read cache) key on them, so an answer computed before a
 write is never served after it, whichever process made the write (the web workers, a CLI
-import, a test). The counter is advanced inside the writing transaction, so it becomes visible
-atomically with the data: a reader that reads the revision first and the data second can
-never file new data under an old revision's key or old data under a new one.
+import, a test). An answer depends only on the tables it read: the read cache notes which
+tables a request's statements named (`reading()`), and a write to `referrals` leaves a cached
+project list alone while the KPIs that count referrals are recomputed.
+
+The counters are advanced inside the writing transaction, so they become visible atomically
+with the data: a reader that reads the revisions first and the data second can never file new
+data under an old revision or old data under a new one. One more row, `*`, advances on every
+write whose table could not be told; every answer depends on it. The single counter of
+`data_revision` (any write at all) is kept for callers that want "anything changed".
 
 Writes are noticed at the engine (every INSERT/UPDATE/DELETE cursor execution), not in the
 services, so nothing that writes through an engine made by `make_engine` can forget it.
@@ -12,40 +18,89 @@ services, so nothing that writes through an engine made by `make_engine` can for
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, Table, event
+from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, String, Table, event
 
 from .base import Base
 
 TABLE = "data_revision"
+TABLES = "table_revisions"
+ANY_TABLE = "*"  # a write whose table could not be told apart
 _WRITE_VERBS = ("insert", "update", "delete", "replace", "merge")
-# The counter itself; migrations' bookkeeping; the login throttle (a failed login is not data,
-# and counting it would flush every cached answer on each wrong password).
-_EXEMPT_TABLES = (TABLE, "alembic_version", "login_throttle")
-_FLAG = "nrmc_wrote"
+# The counters themselves; migrations' bookkeeping; the login throttle (a failed login is not
+# data, and counting it would flush cached answers on each wrong password).
+_EXEMPT_TABLES = frozenset({TABLE, TABLES, "alembic_version", "login_throttle"})
+_WRITTEN = re.compile(
+    r"^\s*(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|merge\s+into|update(?:\s+or\s+\w+)?"
+    r"|delete\s+from)\s+(?:\"?\w+\"?\.)?\"?(\w+)\"?", re.IGNORECASE)
+_FLAG = "nrmc_written_tables"
 
 data_revision = Table(
     TABLE, Base.metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("value", BigInteger, nullable=False),
 )
+table_revisions = Table(
+    TABLES, Base.metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# The tables named by the statements of the current request, when someone is listening.
+_reads: ContextVar[set[str] | None] = ContextVar("nrmc_tables_read", default=None)
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The counters at one instant: `store` for any write, `tables` per table."""
+
+    store: int
+    tables: dict[str, int] = field(default_factory=dict)
+
+    def of(self, names: frozenset[str]) -> tuple[tuple[str, int], ...]:
+        """The counters an answer that read `names` depends on (always with `*`)."""
+        return tuple((name, self.tables.get(name, 0))
+                     for name in sorted(names | {ANY_TABLE}))
+
+    def still(self, depends: tuple[tuple[str, int], ...]) -> bool:
+        """True when none of the counters in `depends` has moved."""
+        return all(self.tables.get(name, 0) == value for name, value in depends)
 
 
 def track(engine: Engine) -> None:
-    """Advance the revision on every commit of a transaction that wrote."""
-    event.listen(engine, "before_cursor_execute", _note_write)
+    """Advance the revisions on every commit of a transaction that wrote; note reads."""
+    event.listen(engine, "before_cursor_execute", _note)
     event.listen(engine, "commit", _advance_if_written)
     event.listen(engine, "rollback", _forget)
 
 
+@contextmanager
+def reading() -> Iterator[set[str]]:
+    """Collect the tables the statements run inside this block (and the threads it hands work
+    to, which copy the context) name; the set is filled as they run."""
+    names: set[str] = set()
+    token = _reads.set(names)
+    try:
+        yield names
+    finally:
+        _reads.reset(token)
+
+
 def current(connection: Connection) -> int | None:
-    """The revision now (None when the store predates the counter: nothing may be cached)."""
-    return _read(connection.connection.dbapi_connection, connection.dialect.loaded_dbapi.Error)
+    """The any-write revision now (None when the store predates the counter)."""
+    found = _read(connection.connection.dbapi_connection, connection.dialect.loaded_dbapi.Error)
+    return None if found is None else found.store
 
 
 class RevisionReader:
-    """Reads the revision on one dedicated connection kept outside the pool, for a caller that
+    """Reads the revisions on one dedicated connection kept outside the pool, for a caller that
     asks on every request from one thread (the web's event loop): no pool checkout, and no
     pooled connection taken from the requests that need one."""
 
@@ -53,7 +108,7 @@ class RevisionReader:
         self.engine = engine
         self._connection: Any = None
 
-    def read(self) -> int | None:
+    def read(self) -> Revisions | None:
         errors = self.engine.dialect.loaded_dbapi.Error
         try:
             if self._connection is None:
@@ -74,29 +129,58 @@ class RevisionReader:
             connection.close()
 
 
-def _read(dbapi_connection: Any, errors: type[Exception]) -> int | None:
+def _read(dbapi_connection: Any, errors: type[Exception]) -> Revisions | None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"SELECT value FROM {TABLE} WHERE id = 1")
-        row = cursor.fetchone()
+        cursor.execute(f"SELECT '', value FROM {TABLE} WHERE id = 1 "
+                       f"UNION ALL SELECT name, value FROM {TABLES}")
+        rows = cursor.fetchall()
     except errors:
         return None  # no such table: a store not yet migrated
     finally:
         cursor.close()
-    return int(row[0]) if row else 0
+    tables = {str(name): int(value) for name, value in rows if name}
+    store = next((int(value) for name, value in rows if not name), 0)
+    return Revisions(store, tables)
 
 
-def _is_write(statement: str) -> bool:
-    head = statement.lstrip()[:80].lower()
-    if not head.startswith(_WRITE_VERBS):
-        return False
-    return not any(name in head for name in _EXEMPT_TABLES)
+@lru_cache(maxsize=4096)
+def written_table(statement: str) -> str | None:
+    """The table a write statement changes (`*` when it cannot be told); None if not a write
+    or an exempt table."""
+    head = statement.lstrip()[:200]
+    if not head[:8].lower().startswith(_WRITE_VERBS):
+        return None
+    match = _WRITTEN.match(head)
+    name = match.group(1).lower() if match else ANY_TABLE
+    return None if name in _EXEMPT_TABLES else name
 
 
-def _note_write(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
-                _context: Any, _executemany: bool) -> None:
-    if _is_write(statement):
-        conn.info[_FLAG] = True
+@lru_cache(maxsize=4096)
+def tables_named(statement: str) -> frozenset[str]:
+    """The known tables a statement names (a column sharing a table's name only over-counts,
+    which costs a cache entry, never a stale answer)."""
+    return frozenset(match.lower() for match in _known_tables().findall(statement))
+
+
+@lru_cache(maxsize=1)
+def _known_tables() -> re.Pattern[str]:
+    from . import models  # noqa: F401  (every table registered on the metadata)
+
+    names = sorted((n for n in Base.metadata.tables if n not in _EXEMPT_TABLES),
+                   key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b", re.IGNORECASE)
+
+
+def _note(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
+          _context: Any, _executemany: bool) -> None:
+    written = written_table(statement)
+    if written is not None:
+        conn.info.setdefault(_FLAG, set()).add(written)
+        return
+    reads = _reads.get()
+    if reads is not None:
+        reads.update(tables_named(statement))
 
 
 def _forget(conn: Connection) -> None:
@@ -106,23 +190,33 @@ def _forget(conn: Connection) -> None:
 def _advance_if_written(conn: Connection) -> None:
     # The commit event fires before the driver commits, inside the same transaction; the raw
     # cursor keeps this out of SQLAlchemy's own statement events (it is not itself a "write").
-    if not conn.info.pop(_FLAG, False):
+    written = conn.info.pop(_FLAG, None)
+    if not written:
         return
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if not _has_table(cursor, conn.dialect.name):
+        present = _counter_tables(cursor, conn.dialect.name)
+        if TABLE not in present:
             return  # a store not yet migrated to the counter (migrations themselves)
         cursor.execute(f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1")
         if cursor.rowcount == 0:
             cursor.execute(f"INSERT INTO {TABLE} (id, value) VALUES (1, 1)")
+        if TABLES not in present:
+            return  # migrated to the single counter only
+        marker = "%s" if conn.dialect.name == "postgresql" else "?"
+        for name in sorted(written):  # one order everywhere: no deadlock between writers
+            cursor.execute(
+                f"INSERT INTO {TABLES} (name, value) VALUES ({marker}, 1) ON CONFLICT (name) "
+                f"DO UPDATE SET value = {TABLES}.value + 1", (name,))
     finally:
         cursor.close()
 
 
-def _has_table(cursor: Any, dialect: str) -> bool:
+def _counter_tables(cursor: Any, dialect: str) -> set[str]:
+    """Which of the two counter tables this store has (one query; migrations add them)."""
     if dialect == "postgresql":
-        cursor.execute(f"SELECT to_regclass('{TABLE}') IS NOT NULL")
+        cursor.execute(f"SELECT to_regclass('{TABLE}')::text, to_regclass('{TABLES}')::text")
     else:
-        cursor.execute(f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{TABLE}'")
-    row = cursor.fetchone()
-    return bool(row and row[0])
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                       f"AND name IN ('{TABLE}', '{TABLES}')")
+    return {str(value) for row in cursor.fetchall() for value in row if value}

@@ -10,13 +10,15 @@ An entry is replayed only for the same caller and the same request, at the same 
   CSRF token, which pages embed, and the language cookie. Entries are never shared between
   users, so scope cannot leak through the cache.
 - request: path, query string and the htmx header (fragments differ from whole pages).
-- data: the store's data revision (db/revision.py; every committed write advances it, from
-  any process) and the published flows manifest's stamp (a new discharge load).
+- data: the revisions of the tables the answer read (db/revision.py: the request's statements
+  are watched, and every committed write advances its table's counter, from any process), and
+  the published flows manifest's stamp (a new discharge load). A write to one table leaves the
+  answers that never read it in place.
 - day: answers that depend on the date (overdue actions, "this year") change at midnight.
 Disabling a user, signing out and anything else that ends a user's sessions raises the user's
-session version, a write: their entries die with the revision, and the next request goes to
-the app, which refuses the old credential. Entries also expire after
-`ttl` seconds, a bound on anything else that could drift.
+session version, a write to `users`, which every authenticated answer read: their entries die,
+and the next request goes to the app, which refuses the old credential. Entries also expire
+after `ttl` seconds, a bound on anything else that could drift.
 """
 
 from __future__ import annotations
@@ -78,11 +80,12 @@ def cached_paths(routers: Iterable[APIRouter]) -> list[re.Pattern[str]]:
 
 @dataclass
 class Entry:
-    """A 200 response as the application sent it."""
+    """A 200 response as the application sent it, and the table revisions it was built from."""
 
     stored_at: float
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    depends: tuple[tuple[str, int], ...]
 
 
 class ReadCache:
@@ -103,21 +106,25 @@ class ReadCache:
         self.max_bytes = max_bytes
         self.entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self.bytes = 0
-        self._generation: tuple[Any, ...] | None = None  # data version and day of the entries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self._key(scope) if self.max_entries > 0 else None
-        if key is None:
+        # Read before the app reads any data: an answer is filed under revisions no newer than
+        # the data it saw, so a write racing with it makes the entry stale, never wrong.
+        revisions = self.revision.read() if key is not None else None
+        if key is None or revisions is None:
             await self.app(scope, receive, send)
             return
         entry = self.entries.get(key)
-        if entry is not None and time.monotonic() - entry.stored_at < self.ttl:
+        if (entry is not None and time.monotonic() - entry.stored_at < self.ttl
+                and revisions.still(entry.depends)):
             self.entries.move_to_end(key)
             await send({"type": "http.response.start", "status": 200,
                         "headers": [*entry.headers, (STATUS_HEADER, b"hit")]})
             await send({"type": "http.response.body", "body": entry.body})
             return
-        await self.app(scope, receive, self._recording(key, send))
+        with revision.reading() as tables_read:
+            await self.app(scope, receive, self._recording(key, send, revisions, tables_read))
 
     def _key(self, scope: Scope) -> tuple[Any, ...] | None:
         """The cache key, or None when this request must go to the app."""
@@ -129,16 +136,9 @@ class ReadCache:
         caller = self._caller(scope)
         if caller is None:
             return None  # anonymous or bad credentials: the app answers (401 or the login page)
-        data = self._data_version()
-        if data is None:
-            return None
-        generation = (data, today_beijing().toordinal())
-        if generation != self._generation:  # every entry kept so far answers older data
-            self.entries.clear()
-            self.bytes = 0
-            self._generation = generation
         htmx = next((v for k, v in scope["headers"] if k == b"hx-request"), b"")
-        return (generation, caller, path, scope.get("query_string", b""), htmx)
+        return (caller, path, scope.get("query_string", b""), htmx, self._flows_stamp(),
+                today_beijing().toordinal())
 
     def _caller(self, scope: Scope) -> tuple[Any, ...] | None:
         for name, value in scope["headers"]:
@@ -166,18 +166,16 @@ class ReadCache:
             self._checked_tokens[token] = checked
         return checked if time.time() < checked.expires else None
 
-    def _data_version(self) -> tuple[int, tuple[int, int, int]] | None:
-        store = self.revision.read()
-        if store is None:
-            return None
+    def _flows_stamp(self) -> tuple[int, int, int]:
+        """Which published discharge dataset is current (a load replaces the manifest)."""
         try:
             stat = os.stat(self.manifest)
-            flows = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
-            flows = (0, 0, 0)
-        return store, flows
+            return (0, 0, 0)
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
-    def _recording(self, key: tuple[Any, ...], send: Send) -> Send:
+    def _recording(self, key: tuple[Any, ...], send: Send, revisions: revision.Revisions,
+                   tables_read: set[str]) -> Send:
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
         size = 0
@@ -193,13 +191,14 @@ class ReadCache:
                 if size <= self.max_body:
                     chunks.append(body)
                 if not message.get("more_body", False):
-                    self._store(key, started, chunks, size)
+                    depends = revisions.of(frozenset(tables_read))
+                    self._store(key, started, chunks, size, depends)
             await send(message)
 
         return send_and_keep
 
     def _store(self, key: tuple[Any, ...], started: dict[str, Any], chunks: list[bytes],
-               size: int) -> None:
+               size: int, depends: tuple[tuple[str, int], ...]) -> None:
         headers: list[tuple[bytes, bytes]] = started["headers"]
         if started["status"] != 200 or size > self.max_body:
             return
@@ -208,7 +207,7 @@ class ReadCache:
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= len(old.body)
-        self.entries[key] = Entry(time.monotonic(), headers, b"".join(chunks))
+        self.entries[key] = Entry(time.monotonic(), headers, b"".join(chunks), depends)
         self.bytes += size
         while self.entries and (len(self.entries) > self.max_entries or self.bytes > self.max_bytes):
             _, evicted = self.entries.popitem(last=False)

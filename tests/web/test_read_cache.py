@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -14,7 +15,9 @@ from nrmc.db import make_engine, session_scope
 from nrmc.domains.projects.models import Project
 from nrmc.domains.users import service as users
 from nrmc.flows.store import MANIFEST
-from nrmc.web import create_app
+from nrmc.web import create_app, routes
+from nrmc.web.deps import ApiScope, CurrentUser
+from nrmc.web.read_cache import cached_read, cached_routes
 
 from .cast import JINTA, PASSWORD
 from .conftest import login
@@ -154,3 +157,64 @@ def test_a_write_drops_only_the_answers_that_read_its_table(as_user, cast):
     after = as_user("admin").get(kpis)
     assert after.headers[CACHE] == "miss"
     assert after.json()["kpis"]["referrals_up"] == before["kpis"]["referrals_up"] + 1
+
+
+def _token(client, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    response = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_callers_of_the_same_scope_share_json_answers_but_never_pages(client, web_store, cast):
+    with session_scope(web_store[0]) as session:
+        users.create(session=session, username="gansu2", password=PASSWORD,
+                     role="provincial_officer", scope_code="620000")
+    path = f"/api/v1/projects/{cast.gansu_other_project}/kpis"
+    first = client.get(path, headers=_token(client, "gansu"))
+    second = client.get(path, headers=_token(client, "gansu2"))  # another officer of Gansu
+    assert second.headers[CACHE] == "hit" and second.content == first.content
+    henan = client.get(path, headers=_token(client, "henan"))  # another province: own answer
+    assert henan.status_code == 404 and henan.headers[CACHE] == "miss"
+
+
+def test_a_one_time_password_holder_is_refused_though_their_scope_has_an_answer(client, web_store,
+                                                                                   cast):
+    with session_scope(web_store[0]) as session:
+        users.create(session=session, username="newcomer", password=PASSWORD,
+                     role="national_analyst", must_change_password=True)
+    path = f"/api/v1/projects/{cast.jiuquan_project}"
+    analyst = client.get(path, headers=_token(client, "analyst"))
+    assert analyst.status_code == 200
+    refused = client.get(path, headers=_token(client, "newcomer"))
+    assert refused.status_code == 403 and CACHE not in refused.headers
+
+
+probe = APIRouter()
+
+
+@probe.get("/api/v1/probe/scope")
+@cached_read
+def _by_scope(scope: ApiScope) -> dict:
+    return {}
+
+
+@probe.get("/api/v1/probe/user")
+@cached_read
+def _by_user(user: CurrentUser) -> dict:
+    return {}
+
+
+@probe.get("/probe/page")
+@cached_read
+def _page(scope: ApiScope) -> dict:
+    return {}
+
+
+def test_only_routes_that_see_the_caller_through_the_scope_are_shared():
+    shared = {route.pattern.pattern: route.shared for route in cached_routes([probe])}
+    assert shared == {"^/api/v1/probe/scope$": True, "^/api/v1/probe/user$": False,
+                      "^/probe/page$": False}
+    real = {route.pattern.pattern: route for route in cached_routes(routes.routers())}
+    assert real["^/api/v1/projects/(?P<project_id>[^/]+)/kpis$"].shared
+    assert not real["^/projects/(?P<project_id>[^/]+)$"].shared  # a page
+    assert not real["^/api/v1/users/me$"].marked

@@ -123,6 +123,25 @@ class RevisionReader:
             self.close()  # unmigrated store or a broken connection: reconnect next time
         return value
 
+    def query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+        """Rows of a small read on the same connection (`?` placeholders); None on an error."""
+        if self._connection is None and self.read() is None:
+            return None
+        if self.engine.dialect.name == "postgresql":
+            sql = sql.replace("?", "%s")
+        errors = self.engine.dialect.loaded_dbapi.Error
+        cursor = self._connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            rows = [tuple(row) for row in cursor.fetchall()]
+        except errors:
+            rows = None
+        finally:
+            cursor.close()
+        if rows is None:
+            self.close()
+        return rows
+
     def close(self) -> None:
         if self._connection is not None:
             connection, self._connection = self._connection, None

@@ -31,7 +31,7 @@ from . import routes
 from .deps import LoginRequired, PasswordChangeRequired
 from .guards import AdmissionLimit, BodyLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
 from .outflow import OutflowCache
-from .read_cache import ReadCache, cached_paths
+from .read_cache import ReadCache, cached_routes
 from .security import TokenSigner
 from .strict_json import strict_json
 from .templating import make_templates
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # decoded cookie) but outside the admission limit (a hit takes no pooled connection).
     app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
     app.add_middleware(ReadCache, engine=engine, tokens=app.state.tokens,
-                       flows_dir=settings.flows_dir, paths=cached_paths(routes.routers()),
+                       flows_dir=settings.flows_dir, routes=cached_routes(routes.routers()),
                        max_entries=settings.read_cache_entries, ttl=settings.read_cache_seconds)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",

@@ -67,15 +67,52 @@ def cached_read(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-def cached_paths(routers: Iterable[APIRouter]) -> list[re.Pattern[str]]:
-    """Path patterns of the marked GET routes."""
-    patterns = []
+@dataclass(frozen=True)
+class CachedRoute:
+    """A GET route as the cache sees it: its path pattern, whether it is marked, and whether
+    its answer may be shared by callers of the same role and scope."""
+
+    pattern: re.Pattern[str]
+    marked: bool
+    shared: bool
+
+
+def cached_routes(routers: Iterable[APIRouter]) -> list[CachedRoute]:
+    """Every GET route in routing order (the first whose pattern matches a path is the one
+    that answers it, as in the router), marked or not."""
+    found = []
     for router in routers:
         for route in router.routes:
-            if (isinstance(route, APIRoute) and "GET" in (route.methods or ())
-                    and getattr(route.endpoint, MARK, False)):
-                patterns.append(compile_path(route.path)[0])
-    return patterns
+            if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+                marked = bool(getattr(route.endpoint, MARK, False))
+                found.append(CachedRoute(compile_path(route.path)[0], marked,
+                                         marked and sees_caller_only_by_scope(route)))
+    return found
+
+
+def sees_caller_only_by_scope(route: APIRoute) -> bool:
+    """True for a JSON route whose endpoint learns who calls only through their Scope (role,
+    province, hospital) — never the user object — so its answer is the same for every caller
+    of that scope and can be shared between them. Pages are never shared: they carry the
+    session's CSRF token and the user's name. (Endpoints take the caller from these
+    dependencies, never from the raw request.)"""
+    from . import deps
+
+    if not route.path.startswith("/api/"):
+        return False
+    by_scope = {deps.api_scope, deps.current_project, deps.current_hospital, deps.current_region}
+    the_user = {deps.api_user, deps.signed_in_api_user, deps.page_user,
+                deps.signed_in_page_user, deps.page_scope}
+
+    def clean(dependant: Any) -> bool:
+        for sub in dependant.dependencies:
+            if sub.call in by_scope:
+                continue
+            if sub.call in the_user or not clean(sub):
+                return False
+        return True
+
+    return clean(route.dependant)
 
 
 @dataclass
@@ -88,18 +125,29 @@ class Entry:
     depends: tuple[tuple[str, int], ...]
 
 
+@dataclass(frozen=True)
+class Account:
+    """What the cache needs of a user to share an answer by scope."""
+
+    version: int
+    usable: bool  # active and not holding a one-time password
+    scope: tuple[str, str | None, str | None]  # role, province, hospital
+
+
 class ReadCache:
     """ASGI middleware; sits inside the session middleware (it reads the decoded session)."""
 
     def __init__(self, app: ASGIApp, *, engine: Engine, tokens: TokenSigner, flows_dir: Path,
-                 paths: list[re.Pattern[str]], max_entries: int = 2000, ttl: float = 300.0,
+                 routes: list[CachedRoute], max_entries: int = 2000, ttl: float = 300.0,
                  max_body: int = 2 * 1024 * 1024, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.app = app
         self.revision = revision.RevisionReader(engine)
         self.tokens = tokens
         self._checked_tokens: dict[str, CheckedToken] = {}  # token → (user id, version, expiry)
+        self._accounts: dict[int, Account | None] = {}  # as of `_accounts_at` of users
+        self._accounts_at = -1
         self.manifest = Path(flows_dir) / MANIFEST
-        self.paths = paths
+        self.routes = routes
         self.max_entries = max_entries
         self.ttl = ttl
         self.max_body = max_body
@@ -108,10 +156,11 @@ class ReadCache:
         self.bytes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = self._key(scope) if self.max_entries > 0 else None
+        route = self._route(scope) if self.max_entries > 0 else None
         # Read before the app reads any data: an answer is filed under revisions no newer than
         # the data it saw, so a write racing with it makes the entry stale, never wrong.
-        revisions = self.revision.read() if key is not None else None
+        revisions = self.revision.read() if route is not None else None
+        key = self._key(scope, route, revisions) if route and revisions else None
         if key is None or revisions is None:
             await self.app(scope, receive, send)
             return
@@ -126,21 +175,31 @@ class ReadCache:
         with revision.reading() as tables_read:
             await self.app(scope, receive, self._recording(key, send, revisions, tables_read))
 
-    def _key(self, scope: Scope) -> tuple[Any, ...] | None:
-        """The cache key, or None when this request must go to the app."""
+    def _route(self, scope: Scope) -> CachedRoute | None:
+        """The marked route that answers this request, or None (not a GET, or not marked)."""
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
         path = scope["path"]
-        if not any(pattern.match(path) for pattern in self.paths):
-            return None
+        route = next((r for r in self.routes if r.pattern.match(path)), None)
+        return route if route is not None and route.marked else None
+
+    def _key(self, scope: Scope, route: CachedRoute,
+             revisions: revision.Revisions) -> tuple[Any, ...] | None:
+        """The cache key, or None when this request must go to the app."""
         caller = self._caller(scope)
         if caller is None:
             return None  # anonymous or bad credentials: the app answers (401 or the login page)
+        if route.shared:
+            account = self._account(caller[1], revisions)
+            if account is None or not account.usable or account.version != caller[2]:
+                return None  # the app refuses it (401/403); nothing to share
+            caller = ("scope", *account.scope)
         htmx = next((v for k, v in scope["headers"] if k == b"hx-request"), b"")
-        return (caller, path, scope.get("query_string", b""), htmx, self._flows_stamp(),
-                today_beijing().toordinal())
+        return (caller, scope["path"], scope.get("query_string", b""), htmx,
+                self._flows_stamp(), today_beijing().toordinal())
 
     def _caller(self, scope: Scope) -> tuple[Any, ...] | None:
+        """(kind, user id, session version, …) from the bearer token or the session cookie."""
         for name, value in scope["headers"]:
             if name == b"authorization":
                 kind, _, token = value.decode("latin-1").partition(" ")
@@ -153,6 +212,23 @@ class ReadCache:
         if not isinstance(user_id, int) or not isinstance(version, int) or not csrf:
             return None  # a page rendered now would mint a CSRF token into the session
         return ("session", user_id, version, csrf, _language(scope))
+
+    def _account(self, user_id: int, revisions: revision.Revisions) -> Account | None:
+        """The user's role, scope and session version, looked up once per change of `users`."""
+        at = revisions.tables.get("users", 0)
+        if at != self._accounts_at:
+            self._accounts.clear()
+            self._accounts_at = at
+        if user_id not in self._accounts:
+            if len(self._accounts) >= 100_000:
+                self._accounts.clear()
+            rows = self.revision.query(
+                "SELECT session_version, active, must_change_password, role, scope_code "
+                "FROM users WHERE id = ?", (user_id,))
+            if rows is None:
+                return None  # the store could not be asked: not cached, not remembered
+            self._accounts[user_id] = _account(rows[0]) if rows else None
+        return self._accounts[user_id]
 
     def _token_user(self, token: str) -> CheckedToken | None:
         """The token's user and version; a verified signature is remembered until it expires."""
@@ -213,3 +289,19 @@ class ReadCache:
             _, evicted = self.entries.popitem(last=False)
             self.bytes -= len(evicted.body)
 
+
+
+def _account(row: tuple[Any, ...]) -> Account:
+    from ..domains.users.scope import Scope as CallerScope
+
+    version, active, must_change, role, scope_code = row
+    seen = CallerScope.for_user(_Row(role=role, username=None, scope_code=scope_code))
+    return Account(int(version), bool(active) and not bool(must_change),
+                   (str(seen.role.value), seen.province, seen.hospital))
+
+
+@dataclass
+class _Row:
+    role: str
+    username: str | None
+    scope_code: str | None

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
                                description="published counts below are withheld")
     read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
     read_cache_seconds: float = Field(default=300.0, gt=0, description="web read cache lifetime")
+    read_cache_file: Path | None = Field(
+        default=None, description="SQLite file the web workers share cached answers through "
+                                  "(nrmc serve names a fresh one per run when it starts workers)")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024,
                                 description="largest request body (413 above it)")
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024,

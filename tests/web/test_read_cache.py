@@ -218,3 +218,24 @@ def test_only_routes_that_see_the_caller_through_the_scope_are_shared():
     assert real["^/api/v1/projects/(?P<project_id>[^/]+)/kpis$"].shared
     assert not real["^/projects/(?P<project_id>[^/]+)$"].shared  # a page
     assert not real["^/api/v1/users/me$"].marked
+
+
+def test_workers_share_answers_through_the_cache_file_and_drop_them_together(web_store, tmp_path,
+                                                                            tokens, cast):
+    engine = web_store[0]
+    shared = tmp_path / "read-cache.db"
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    path = f"/api/v1/projects/{cast.jiuquan_project}"
+    one, two = (create_app(Settings(home=tmp_path / name, env="test", read_cache_file=shared),
+                           engine=engine) for name in ("one", "two"))
+    with TestClient(one) as first, TestClient(two) as second:
+        built = first.get(path, headers=headers)
+        assert built.headers[CACHE] == "miss"
+        replayed = second.get(path, headers=headers)  # another worker: built by the first
+        assert replayed.headers[CACHE] == "hit" and replayed.content == built.content
+        with engine.begin() as conn:
+            conn.execute(update(Project).where(Project.id == cast.jiuquan_project)
+                         .values(notes="seen by both workers"))
+        for client in (second, first):
+            fresh = client.get(path, headers=headers)
+            assert fresh.json()["notes"] == "seen by both workers"

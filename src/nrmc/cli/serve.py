@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -37,8 +40,12 @@ def run(*, host: str, port: int, workers: int = 0) -> None:
     console.print(f"serving nrmc on [bold]http://{host}:{port}/[/bold] (API docs at /api/docs; "
                   f"{workers} worker{'s' if workers > 1 else ''})")
     if workers > 1:
-        uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning", access_log=False, **proxy)
+        # The workers share cached answers through one file, fresh for this run (the workers
+        # read the setting from the environment they inherit).
+        with tempfile.TemporaryDirectory(prefix="nrmc-cache-") as folder:
+            os.environ.setdefault("NRMC_READ_CACHE_FILE", str(Path(folder) / "read-cache.db"))
+            uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
+                        workers=workers, log_level="warning", access_log=False, **proxy)
         return
     uvicorn.run(create_app(settings(), engine=engine()), host=host, port=port,
                 log_level="warning", access_log=False, **proxy)

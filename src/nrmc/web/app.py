@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))
     app.add_middleware(ReadCache, engine=engine, tokens=app.state.tokens,
                        flows_dir=settings.flows_dir, routes=cached_routes(routes.routers()),
-                       max_entries=settings.read_cache_entries, ttl=settings.read_cache_seconds)
+                       max_entries=settings.read_cache_entries, ttl=settings.read_cache_seconds,
+                       shared_file=settings.read_cache_file)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="nrmc_session", max_age=SESSION_MAX_AGE, same_site="lax",
                        https_only=settings.env == "production")

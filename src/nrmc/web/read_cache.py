@@ -42,6 +42,7 @@ from ..core.inputs import today_beijing
 from ..db import revision
 from ..flows.store import MANIFEST
 from .security import CheckedToken, TokenSigner
+from .shared_entries import SharedEntries
 from .templating import LANGUAGE_COOKIE
 
 MARK = "_nrmc_cached_read"
@@ -119,10 +120,10 @@ def sees_caller_only_by_scope(route: APIRoute) -> bool:
 class Entry:
     """A 200 response as the application sent it, and the table revisions it was built from."""
 
-    stored_at: float
+    stored_at: float  # wall clock: entries move between worker processes
+    depends: tuple[tuple[str, int], ...]
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    depends: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ class ReadCache:
 
     def __init__(self, app: ASGIApp, *, engine: Engine, tokens: TokenSigner, flows_dir: Path,
                  routes: list[CachedRoute], max_entries: int = 2000, ttl: float = 300.0,
-                 max_body: int = 2 * 1024 * 1024, max_bytes: int = 256 * 1024 * 1024) -> None:
+                 max_body: int = 2 * 1024 * 1024, max_bytes: int = 256 * 1024 * 1024,
+                 shared_file: Path | None = None) -> None:
         self.app = app
         self.revision = revision.RevisionReader(engine)
         self.tokens = tokens
@@ -154,6 +156,7 @@ class ReadCache:
         self.max_bytes = max_bytes
         self.entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self.bytes = 0
+        self.shared = SharedEntries(shared_file, max_entries=max_entries) if shared_file else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._route(scope) if self.max_entries > 0 else None
@@ -164,9 +167,8 @@ class ReadCache:
         if key is None or revisions is None:
             await self.app(scope, receive, send)
             return
-        entry = self.entries.get(key)
-        if (entry is not None and time.monotonic() - entry.stored_at < self.ttl
-                and revisions.still(entry.depends)):
+        entry = self._lookup(key, revisions)
+        if entry is not None:
             self.entries.move_to_end(key)
             await send({"type": "http.response.start", "status": 200,
                         "headers": [*entry.headers, (STATUS_HEADER, b"hit")]})
@@ -174,6 +176,23 @@ class ReadCache:
             return
         with revision.reading() as tables_read:
             await self.app(scope, receive, self._recording(key, send, revisions, tables_read))
+
+    def _lookup(self, key: tuple[Any, ...], revisions: revision.Revisions) -> Entry | None:
+        """A replayable entry: this worker's own, else one another worker built."""
+        entry = self.entries.get(key)
+        if entry is not None and self._fresh(entry, revisions):
+            return entry
+        found = self.shared.get(key) if self.shared is not None else None
+        if found is None:
+            return None
+        entry = Entry(*found)
+        if not self._fresh(entry, revisions):
+            return None
+        self._keep(key, entry)
+        return entry
+
+    def _fresh(self, entry: Entry, revisions: revision.Revisions) -> bool:
+        return time.time() - entry.stored_at < self.ttl and revisions.still(entry.depends)
 
     def _route(self, scope: Scope) -> CachedRoute | None:
         """The marked route that answers this request, or None (not a GET, or not marked)."""
@@ -280,11 +299,17 @@ class ReadCache:
             return
         if any(name.lower() == b"set-cookie" for name, _ in headers):
             return
+        entry = Entry(time.time(), depends, headers, b"".join(chunks))
+        self._keep(key, entry)
+        if self.shared is not None:
+            self.shared.put(key, entry.stored_at, depends, headers, entry.body)
+
+    def _keep(self, key: tuple[Any, ...], entry: Entry) -> None:
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= len(old.body)
-        self.entries[key] = Entry(time.monotonic(), headers, b"".join(chunks), depends)
-        self.bytes += size
+        self.entries[key] = entry
+        self.bytes += len(entry.body)
         while self.entries and (len(self.entries) > self.max_entries or self.bytes > self.max_bytes):
             _, evicted = self.entries.popitem(last=False)
             self.bytes -= len(evicted.body)

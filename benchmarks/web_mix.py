@@ -14,7 +14,8 @@ CPU seconds per request (all server processes, from /proc).
 
 Run: python benchmarks/web_mix.py [--clients 10 50] [--seconds 20] [--workers N] [--home DIR]
 Goals (issue 17): 50 clients ≥ 250 req/s and p99 ≤ 400 ms; 10 clients p99 ≤ 150 ms; no errors;
-server CPU ≤ 6 ms per request.
+server CPU ≤ 6 ms per request; the first view of a page after a write under 500 ms (probed after
+each run: a referral sent, then the project dashboard page and KPIs that count it, rebuilt).
 """
 
 from __future__ import annotations
@@ -265,6 +266,33 @@ async def drive(base: str, users: list[User], clients: int, seconds: float, seed
     return latencies, errors, time.perf_counter() - began
 
 
+def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> dict[str, Any]:
+    """A write, then at once the views that depend on it: a hospital manager sends a referral
+    and opens the project dashboard page and its KPIs (both read referrals, so both are misses).
+    Returns the latencies (ms) and how many of those views were really rebuilt (misses)."""
+    managers = [u for u in users if u.role == "hospital_manager" and u.projects and u.hospitals]
+    latencies: list[float] = []
+    misses = 0
+    rng = random.Random(7)
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for i in range(rounds):
+            user = managers[i % len(managers)]
+            project = user.projects[0]
+            frm = user.scope or user.hospitals[0]
+            to = _pick([h for h in user.hospitals if h != frm], rng, frm)
+            client.post("/api/v1/referrals", headers={**user.api, "Idempotency-Key":
+                                                      f"probe-{rng.getrandbits(64):x}"},
+                        json={"from_hospital": frm, "to_hospital": to, "specialty": "neurology",
+                              "diagnosis": "I63.9", "reason": "first view after a write"})
+            for path, headers in ((f"/projects/{project}", user.page),
+                                  (f"/api/v1/projects/{project}/kpis", user.api)):
+                started = time.perf_counter()
+                response = client.get(path, headers=headers)
+                latencies.append((time.perf_counter() - started) * 1000)
+                misses += response.headers.get("x-nrmc-cache") == "miss"
+    return {"latencies": latencies, "misses": misses}
+
+
 def report(label: str, latencies, errors, elapsed: float, cpu: float, load: float) -> dict:  # type: ignore[no-untyped-def]
     everything = [v for values in latencies.values() for v in values]
     n = len(everything)
@@ -314,17 +342,23 @@ def main() -> None:
                     latencies, errors, elapsed = asyncio.run(
                         drive(base, users, clients, args.seconds, args.seed))
                     cpu = server_cpu_seconds(server.pid) - cpu0
+                    after_write = first_views_after_writes(base, users)
                 finally:
                     stop_server(server)
                 label = f"{clients} clients, read cache {mode}, {workers} workers"
                 results.append(report(label, latencies, errors, elapsed, cpu, load))
+                views = after_write["latencies"]
+                results[-1]["after_write"] = max(views)
+                print(f"First view after a write ({len(views)} views, {after_write['misses']} "
+                      f"rebuilt): p50 {statistics.median(views):.0f} ms, max {max(views):.0f} ms\n")
     finally:
         tmp.cleanup()
-    print("| run | req/s | p99 ms | errors | server CPU ms/request | load before |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| run | req/s | p99 ms | errors | server CPU ms/request | first view after a write, "
+          "max ms | load before |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['run']} | {r['rps']:,.0f} | {r['p99']:.0f} | {r['errors']} | "
-              f"{r['cpu_ms']:.1f} | {r['load']:.1f} |")
+              f"{r['cpu_ms']:.1f} | {r['after_write']:.0f} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

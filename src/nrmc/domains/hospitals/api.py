@@ -12,8 +12,8 @@ from ...web.deps import ApiScope, CurrentHospital, SessionDep
 from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
 from . import search, service
-from .search import HospitalPick
 from .schemas import HospitalDetail, HospitalOut
+from .search import HospitalPick
 
 router = APIRouter(prefix="/api/v1/hospitals", tags=["hospitals"])
 

@@ -362,7 +362,7 @@ def _return_to_referrer(session: Session, scope: Scope, original: Referral, *, r
 
 # --- reading ----------------------------------------------------------------------------------
 
-def _scoped(scope: Scope) -> Select[tuple[Referral]]:
+def _scoped(scope: Scope) -> Select[Referral]:
     query = select(Referral)
     if scope.national:
         return query

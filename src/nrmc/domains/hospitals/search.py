@@ -33,6 +33,7 @@ class HospitalPick(BaseModel):
     region_code: str
     county_zh: str
     city_zh: str
+    initials: str
     label: str
 
 
@@ -82,7 +83,7 @@ def _candidates(session: Session, text: str, where: ColumnElement[bool]) -> list
         label = f"{zh}（{where_text}）" if where_text else zh
         out.append(_Row(HospitalPick(code=code, name_zh=zh, name_en=en or "", tier=tier,
                                      region_code=region, county_zh=county_zh, city_zh=city_zh,
-                                     label=label), initials or ""))
+                                     initials=initials or "", label=label), initials or ""))
     return out
 
 
@@ -113,7 +114,9 @@ def _in_order(letters: str, initials: str) -> bool:
 
 
 def exact(candidates: list[HospitalPick], text: str) -> HospitalPick | None:
-    """The one candidate named exactly by `text` (its code or its full Chinese name), if any."""
-    hits = [c for c in candidates if c.code.lower() == text.strip().lower()
-            or c.name_zh == text.strip()]
+    """The one candidate named exactly by `text` (its code, its full Chinese name or all its
+    initials), if any."""
+    typed = text.strip()
+    hits = [c for c in candidates if c.code.lower() == typed.lower() or c.name_zh == typed
+            or c.initials == typed.lower()]
     return hits[0] if len(hits) == 1 else None

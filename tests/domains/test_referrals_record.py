@@ -49,6 +49,7 @@ def net(db):  # type: ignore[no-untyped-def]
 
 def test_pinyin_initials_read_polyphonic_names_by_phrase():
     assert initials("兰州大学第一医院") == "lzdxdyyy"
+    assert initials("上海市第一人民医院酒泉医院（酒泉市人民医院）") == "shsdyrmyyjqyy jqsrmyy"
     assert initials("重庆医科大学附属第一医院").startswith("cq")
     assert initials("ABC医院2") == "abcyy2"
 
@@ -70,8 +71,9 @@ def test_search_finds_by_initials_name_and_code_with_county_and_city(net):
     assert [h.code for h in found][:1] == ["T-LZ1"]
     assert found[0].county_zh == "城关区" and found[0].city_zh == "兰州市"
     assert "城关区" in found[0].label
-    in_order = {h.code for h in search.search(session=net, q="lzdy")}
-    assert {"T-LZ1", "T-LZ2"} <= in_order  # both read l-z-d…y: the picker shows both
+    in_order = [h.code for h in search.search(session=net, q="lzdy")]
+    assert {"T-LZ1", "T-LZ2"} <= set(in_order)  # both read l-z-d…y: the picker shows both,
+    assert in_order.index("T-LZ1") < in_order.index("T-LZ2")  # the closer match first
     assert search.search(session=net, q="兰州大学第二医院")[0].code == "T-LZ2"  # exact name first
     assert search.search(session=net, q="t-lz1")[0].code == "T-LZ1"
     assert search.search(session=net, q="  ") == []

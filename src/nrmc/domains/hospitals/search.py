@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from ...core.pinyin import subsequence_pattern
+from ...core.pinyin import match_span, subsequence_patterns
 from ..regions.models import Region
 from .models import Hospital
 
@@ -64,9 +64,9 @@ def _candidates(session: Session, text: str, where: ColumnElement[bool]) -> list
     tests = [func.lower(Hospital.code).like(like + "%", escape="\\"),
              Hospital.name_zh.like("%" + _escape(text) + "%", escape="\\"),
              func.lower(Hospital.name_en).like("%" + like + "%", escape="\\")]
-    pattern = subsequence_pattern(text)
-    if pattern:
-        tests.append(Hospital.initials.like(pattern))
+    patterns = subsequence_patterns(text)
+    if patterns:
+        tests += [Hospital.initials.like(p) for p in patterns]
     query = (select(Hospital.code, Hospital.name_zh, Hospital.name_en, Hospital.tier,
                     Hospital.region_code, Hospital.initials, county.name_zh, county.level,
                     city.name_zh, city.level)
@@ -87,30 +87,26 @@ def _candidates(session: Session, text: str, where: ColumnElement[bool]) -> list
     return out
 
 
-def _rank(row: _Row, text: str) -> tuple[int, int, str]:
+def _rank(row: _Row, text: str) -> tuple[int, int, int, str]:
     low, pick = text.lower(), row.pick
+    span = 0
     if pick.code.lower() == low:
         grade = 0
     elif pick.name_zh == text:
         grade = 1
     elif pick.code.lower().startswith(low):
         grade = 2
-    elif row.initials.startswith(low):
+    elif any(word.startswith(low) for word in row.initials.split(" ")):
         grade = 3
     elif pick.name_zh.startswith(text):
         grade = 4
     elif text in pick.name_zh:
         grade = 5
-    elif subsequence_pattern(text) and _in_order(low, row.initials):
-        grade = 6
+    elif subsequence_patterns(text) and (found := match_span(low, row.initials)) is not None:
+        grade, span = 6, found
     else:
         grade = 7
-    return grade, len(pick.name_zh), pick.code
-
-
-def _in_order(letters: str, initials: str) -> bool:
-    it = iter(initials)
-    return initials[:1] == letters[:1] and all(ch in it for ch in letters)
+    return grade, span, len(pick.name_zh), pick.code
 
 
 def exact(candidates: list[HospitalPick], text: str) -> HospitalPick | None:
@@ -118,5 +114,5 @@ def exact(candidates: list[HospitalPick], text: str) -> HospitalPick | None:
     initials), if any."""
     typed = text.strip()
     hits = [c for c in candidates if c.code.lower() == typed.lower() or c.name_zh == typed
-            or c.initials == typed.lower()]
+            or typed.lower() in c.initials.split(" ")]
     return hits[0] if len(hits) == 1 else None

@@ -35,10 +35,11 @@ def upgrade() -> None:
                                  ["returned_from_id"], ["id"])
         batch.create_index(op.f("ix_referrals_returned_from_id"), ["returned_from_id"],
                            unique=True)
-    with op.batch_alter_table("hospitals") as batch:
-        batch.add_column(sa.Column("initials", sa.String(length=200), nullable=False,
-                                   server_default=""))
-        batch.create_index(op.f("ix_hospitals_initials"), ["initials"])
+    # Not a batch on SQLite: copying `hospitals` would drop a table that every slice references.
+    # A column with a constant default is a plain ALTER TABLE there.
+    op.add_column("hospitals", sa.Column("initials", sa.String(length=200), nullable=False,
+                                         server_default=""))
+    op.create_index(op.f("ix_hospitals_initials"), "hospitals", ["initials"])
     _fill_initials()
 
 
@@ -56,9 +57,11 @@ def _fill_initials() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("hospitals") as batch:
-        batch.drop_index(op.f("ix_hospitals_initials"))
-        batch.drop_column("initials")
+    op.drop_index(op.f("ix_hospitals_initials"), table_name="hospitals")
+    if op.get_bind().dialect.name == "sqlite":  # SQLite 3.35+ drops a plain column in place
+        op.execute("ALTER TABLE hospitals DROP COLUMN initials")
+    else:
+        op.drop_column("hospitals", "initials")
     with op.batch_alter_table("referrals") as batch:
         batch.drop_index(op.f("ix_referrals_returned_from_id"))
         batch.drop_constraint(op.f("fk_referrals_returned_from_id_referrals"), type_="foreignkey")

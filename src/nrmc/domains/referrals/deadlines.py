@@ -37,8 +37,12 @@ def hours_for(urgency: str, sla: Sla = DEFAULT_SLA) -> float:
 
 
 def due_at(referral: Referral, sla: Sla = DEFAULT_SLA) -> datetime:
-    """When the answer falls due: request time + the hours of its urgency."""
-    return utc(referral.requested_at) + timedelta(hours=hours_for(referral.urgency, sla))
+    """When the answer falls due: request time + the hours of its urgency (the last instant
+    there is, for a request time so near the end of the calendar that the sum overflows)."""
+    try:
+        return utc(referral.requested_at) + timedelta(hours=hours_for(referral.urgency, sla))
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def is_overdue(referral: Referral, *, now: datetime | None = None, sla_hours: Sla = DEFAULT_SLA) -> bool:

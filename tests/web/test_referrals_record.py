@@ -250,4 +250,6 @@ def test_the_inbox_makes_the_same_number_of_queries_for_more_rows(app, as_user, 
         finally:
             event.remove(engine, "before_cursor_execute", count)
     assert html.count('class="history-link"') >= 5
+    # Each row's moves name the inbox's hospital (not the page address the layout also knows).
+    assert f'name="hospital" value="{cast.jiuquan_hospital}"' in html
     assert many == few, f"{few} queries before, {many} after five more rows"

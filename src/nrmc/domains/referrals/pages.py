@@ -94,7 +94,7 @@ def _inbox(request: Request, session: SessionDep, user: Any, hospital: str | Non
         found = service.list_referrals(session=session, scope=scope, hospital=code, limit=300)
         rows = [_row(out, code) for out in service.to_outs(session, found, sla_hours=_sla(request))]
         context = {
-            "hospital": hospitals.get(session=session, code=code), "here": code,
+            "hospital": hospitals.get(session=session, code=code), "inbox_code": code,
             "incoming": [r for r in rows if r["incoming"]],
             "outgoing": [r for r in rows if not r["incoming"]],
             "partners": _partners(session, code), "key": uuid.uuid4().hex,
@@ -214,5 +214,5 @@ def move(
                 error = str(exc)
     referral = service.get(session=session, scope=scope, referral_id=referral_id)
     row = _row(service.to_out(session, referral, sla_hours=_sla(request)), hospital)
-    return render(request, "referrals/_row.html", user, error=error, here=hospital,
+    return render(request, "referrals/_row.html", user, error=error, inbox_code=hospital,
                   **LABELS, **row)

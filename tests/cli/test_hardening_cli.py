@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from nrmc.core.inputs import today_beijing
-
 from tests.cli_runner import run, run_json
 
 

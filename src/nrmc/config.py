@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     secret_key: str = DEV_SECRET_KEY
     pseudonym_key: str = DEV_PSEUDONYM_KEY
-    referral_sla_hours: float = 24.0
+    referral_sla_hours: str = Field(
+        default="emergency=2,urgent=24,routine=72",
+        description="hours a receiving hospital has to answer a referral, by urgency "
+                    "(one number: the same for all)")
     min_cell_size: int = Field(default=DEFAULT_MIN_CELL, ge=1,
                                description="published counts below are withheld")
     read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
@@ -63,6 +66,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         self.trusted_networks  # noqa: B018 - a malformed NRMC_TRUSTED_PROXIES fails at start
+        self.referral_sla  # noqa: B018 - and so does a malformed NRMC_REFERRAL_SLA_HOURS
         if self.env == "production":
             dev = (DEV_SECRET_KEY, DEV_PSEUDONYM_KEY)
             for name, value in (("NRMC_SECRET_KEY", self.secret_key),
@@ -86,6 +90,11 @@ class Settings(BaseSettings):
         return tuple(out)
 
     @cached_property
+    def referral_sla(self) -> dict[str, float]:
+        """NRMC_REFERRAL_SLA_HOURS parsed: urgency -> hours to answer."""
+        return parse_sla(self.referral_sla_hours)
+
+    @cached_property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -102,6 +111,28 @@ class Settings(BaseSettings):
     @property
     def scenarios_dir(self) -> Path:
         return self.home / "scenarios"
+
+
+URGENCIES = ("emergency", "urgent", "routine")
+
+
+def parse_sla(text: str) -> dict[str, float]:
+    """"emergency=2,urgent=24,routine=72" (every urgency named once, hours > 0), or one number
+    for all three (the single `referral_sla_hours` of earlier versions)."""
+    problem = (f"NRMC_REFERRAL_SLA_HOURS: {text!r} should read like "
+               "'emergency=2,urgent=24,routine=72' (hours, each above 0)")
+    try:
+        if "=" not in text:
+            hours = float(text)
+            out = dict.fromkeys(URGENCIES, hours)
+        else:
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            out = {name.strip(): float(value) for name, value in pairs}
+    except ValueError as exc:
+        raise ValueError(problem) from exc
+    if sorted(out) != sorted(URGENCIES) or not all(0 < h < 10_000 for h in out.values()):
+        raise ValueError(problem)
+    return out
 
 
 def load_settings(**overrides: object) -> Settings:

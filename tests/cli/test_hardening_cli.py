@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from nrmc.core.inputs import today_beijing
 from tests.cli_runner import run, run_json
 
 
@@ -17,10 +20,18 @@ def _accepted() -> str:
 
 def test_an_appointment_typed_without_offset_is_beijing_time_and_shown_with_it(nrmc_env):
     rid = _accepted()
-    shown = run_json("referrals", "schedule", rid, "--version", "2", "--when", "2025-03-02T10:30")
-    assert shown["scheduled_for"] == "2025-03-02T10:30:00+08:00"
+    day = (today_beijing() + timedelta(days=2)).isoformat()
+    shown = run_json("referrals", "schedule", rid, "--version", "2", "--when", f"{day}T10:30")
+    assert shown["scheduled_for"] == f"{day}T10:30:00+08:00"
     csv_out = run("referrals", "show", rid, "--format", "csv").stdout
-    assert "2025-03-02T10:30:00+08:00" in csv_out
+    assert f"{day}T10:30:00+08:00" in csv_out
+
+
+def test_an_appointment_before_the_acceptance_is_a_clean_bilingual_error(nrmc_env):
+    rid = _accepted()
+    result = run("referrals", "schedule", rid, "--version", "2", "--when", "2025-03-02T10:30")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "scheduled_for" in result.output and "预约时间不能早于接收时间" in result.output
 
 
 @pytest.mark.parametrize("when", ["2099-01-01T09:00", "1900-01-01T09:00+08:00"])

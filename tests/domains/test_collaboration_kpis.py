@@ -129,10 +129,10 @@ def test_referral_kpis_count_the_projects_network(db):
                              reason="x", now=T0 + timedelta(hours=hours))
 
     answered(refer(db, frm=TOWNSHIP, to=COUNTY), 2)  # up, accepted after 2 h
-    answered(refer(db, frm=COUNTY, to=CITY), 30)  # up, accepted after 30 h: late
+    answered(refer(db, frm=COUNTY, to=CITY, urgency="urgent"), 30)  # up, urgent, 30 h: late
     answered(refer(db, frm=COUNTY, to=CITY), 1, to=S.rejected)  # up, rejected
     answered(refer(db, frm=CITY, to=COUNTY), 4)  # down
-    refer(db, frm=COUNTY, to=TOWNSHIP)  # down, never answered: overdue
+    refer(db, frm=COUNTY, to=TOWNSHIP, urgency="urgent")  # down, never answered: overdue
     refer(db, frm=OTHER, to="NRMC-P001")  # outside the network
     k = kpis.project_kpis(session=db, scope=SYSTEM, project_id=project.id, year=2025,
                           now=T0 + timedelta(days=3))

@@ -167,7 +167,7 @@ def test_every_move_is_audited_with_who_when_and_why(net):
 
 
 def test_a_request_unanswered_past_the_sla_is_overdue(net):
-    referral = refer(net)
+    referral = refer(net, urgency="urgent")  # urgent: 24 hours by default
     assert not referrals.is_overdue(referral, now=T0 + timedelta(hours=23, minutes=59))
     assert referrals.is_overdue(referral, now=T0 + timedelta(hours=24, minutes=1))
     assert not referrals.is_overdue(referral, now=T0 + timedelta(hours=5), sla_hours=6)
@@ -191,7 +191,9 @@ def test_a_bad_diagnosis_code_is_refused_before_anything_is_stored():
 
 
 def test_referring_to_the_same_hospital_is_refused(net):
-    with pytest.raises(Conflict):
+    from nrmc.domains.users.service import Refused
+
+    with pytest.raises(Refused, match="to_hospital"):
         refer(net, frm=COUNTY, to=COUNTY)
 
 

@@ -3,6 +3,8 @@ stale versions, wrong side, and the audit trail."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from .cast import JINTA
 from .conftest import login, page_csrf
 
@@ -61,8 +63,9 @@ def test_receiver_accepts_then_schedules_and_history_records_each_move(as_user, 
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     stale = as_user("jiuquan").post(f"{path}/reject", json={"version": 1, "reason": "x"})
     assert stale.status_code == 409
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     scheduled = as_user("jiuquan").post(f"{path}/schedule", json={
-        "version": 2, "scheduled_for": "2026-12-01T09:00:00+08:00"})
+        "version": 2, "scheduled_for": tomorrow})
     assert scheduled.status_code == 200 and scheduled.json()["status"] == "scheduled"
     moves = [e["action"] for e in as_user("jinta").get(f"{path}/history").json()]
     assert moves == ["referral.create", "referral.accepted", "referral.scheduled"]
@@ -134,7 +137,7 @@ def test_overdue_requests_are_highlighted(app, web_store, cast):
     with session_scope(web_store[0]) as session:
         old = service.create(session=session, scope=Scope.system(), data=ReferralCreate(
             from_hospital=JINTA, to_hospital=cast.jiuquan_hospital, specialty="oncology",
-            diagnosis="C34.9"), now=datetime.now(UTC) - timedelta(hours=30))
+            diagnosis="C34.9", urgency="urgent"), now=datetime.now(UTC) - timedelta(hours=30))
         old_id = old.id
     with TestClient(app) as manager:
         login(manager, "jiuquan")

@@ -86,7 +86,7 @@ def kpis_cmd(
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """A project's KPIs computed from the ledger (all time, or one year with year-on-year)."""
-    sla = settings().referral_sla_hours
+    sla = settings().referral_sla
     with db_session() as session:
         figures = kpis.project_kpis(session=session, scope=SYSTEM, project_id=project, year=year,
                                     sla_hours=sla).model_dump(mode="json")

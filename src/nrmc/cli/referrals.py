@@ -11,14 +11,14 @@ from typing import Any
 import typer
 from pydantic_core import PydanticCustomError
 
-from ..core.enums import Direction, ReferralStatus, Specialty, Urgency
+from ..core.enums import Direction, ReferralStatus, Sex, Specialty, Urgency
 from ..core.errors import ImportRejected, RowProblem
 from ..core.inputs import check_instant
 from ..core.tabular import detect_encoding
 from ..domains.referrals import fhir
 from ..domains.referrals import service as referrals
 from ..domains.referrals.models import Referral
-from ..domains.referrals.schemas import ReferralCreate
+from ..domains.referrals.schemas import AgeBand, ReferralCreate
 from ..domains.users.scope import Scope
 from .context import db_session, settings
 from .ops import validated
@@ -35,7 +35,7 @@ app = typer.Typer(help="Two-way referrals (双向转诊): requested → accepted
 
 
 def _show(referral: Referral, fmt: OutputFormat, session: Any) -> None:
-    emit_one(referrals.to_out(session, referral, sla_hours=settings().referral_sla_hours)
+    emit_one(referrals.to_out(session, referral, sla_hours=settings().referral_sla)
              .model_dump(), fmt)
 
 
@@ -46,7 +46,9 @@ def create(
     specialty: Specialty = typer.Option(..., help="specialty"),
     diagnosis: str = typer.Option(..., help="ICD-10 code, e.g. I21.0"),
     urgency: Urgency = typer.Option(Urgency.routine, help="routine, urgent or emergency"),
-    patient: str = typer.Option("", help="patient pseudonym"),
+    patient: str = typer.Option("", help="patient pseudonym (already keyed)"),
+    sex: Sex = typer.Option(Sex.unknown, help="GB/T 2261.1: 1 male, 2 female, 9 unknown"),
+    age_band: AgeBand | None = typer.Option(None, "--age-band", help="0-14, 15-44, 45-64, 65-79, 80+"),
     reason: str = typer.Option("", help="why the patient is referred"),
     idempotency_key: str | None = typer.Option(
         None, "--idempotency-key", help="repeat-safe key: the same key returns the first referral"),
@@ -55,10 +57,11 @@ def create(
     """Request a referral; the direction (up/down/lateral) follows from the hospitals' tiers."""
     data = validated(ReferralCreate, from_hospital=frm, to_hospital=to, specialty=specialty,
                      diagnosis=diagnosis, urgency=urgency, patient_pseudonym=patient,
-                     reason=reason)
+                     patient_sex=sex, age_band=age_band, reason=reason)
     with db_session() as session:
         referral = referrals.create(session=session, scope=SYSTEM, data=data,
-                                    idempotency_key=idempotency_key, source="cli")
+                                    idempotency_key=idempotency_key, source="cli",
+                                    pseudonym_key=settings().pseudonym_key)
         _show(referral, fmt, session)
 
 
@@ -105,7 +108,7 @@ def list_cmd(
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """List referrals, newest first; `overdue` marks requests unanswered past the SLA."""
-    sla = settings().referral_sla_hours
+    sla = settings().referral_sla
     with db_session() as session:
         rows = [{"id": r.id, "status": r.status, "version": r.version, "direction": r.direction,
                  "from": r.from_hospital_code, "to": r.to_hospital_code,

@@ -11,8 +11,11 @@ Definitions (period = inclusive dates; None = all time):
 - referrals: requested inside the period with at least one end in the project's network (the
   project and output hospitals, members of alliances attached to the project, and members of
   alliances led by those members: the county medical communities under a centre's group).
-  down_up_ratio = down / up. median_hours_to_accept: request → response for referrals that
-  were accepted. referrals_overdue: answered after the SLA, or still unanswered past it.
+  down_up_ratio = down / up. Each referral row counts once, by its own direction: "return to
+  referrer" makes the return its own (down) row linked to the original (up) row, so a returned
+  pair is one up and one down. median_hours_to_accept: request → response for referrals that
+  were accepted. referrals_overdue: answered after the deadline of the referral's urgency
+  (emergency 2 h, urgent 24 h, routine 72 h by default), or still unanswered past it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from ...core.enums import ActivityKind, Direction, GapLevel, ReferralStatus
 from ..alliances.models import Alliance, AllianceMember
 from ..referrals import service as referrals
+from ..referrals.deadlines import Sla
 from ..referrals.models import Referral
 from ..users.scope import Scope
 from .access import visible_project
@@ -101,7 +105,7 @@ def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date 
 def project_kpis(
     *, session: Session, scope: Scope, project_id: int, start: date | None = None,
     end: date | None = None, year: int | None = None, now: datetime | None = None,
-    sla_hours: float = referrals.DEFAULT_SLA_HOURS,
+    sla_hours: Sla = referrals.DEFAULT_SLA,
 ) -> ProjectKpis:
     """The project's KPIs for [start, end] (or the calendar `year`); NotFound if out of scope."""
     if year is not None:
@@ -112,7 +116,7 @@ def project_kpis(
 
 def project_kpis_by_year(
     *, session: Session, scope: Scope, project_id: int, years: Iterable[int],
-    now: datetime | None = None, sla_hours: float = referrals.DEFAULT_SLA_HOURS,
+    now: datetime | None = None, sla_hours: Sla = referrals.DEFAULT_SLA,
 ) -> dict[int, ProjectKpis]:
     """KPIs for each calendar year, from one load of the ledger (trends, year on year)."""
     wanted = sorted(set(years))
@@ -126,7 +130,7 @@ def project_kpis_by_year(
 
 def kpis_of(ledger: Ledger, project_id: int, start: date | None, end: date | None, *,
             now: datetime | None = None,
-            sla_hours: float = referrals.DEFAULT_SLA_HOURS) -> ProjectKpis:
+            sla_hours: Sla = referrals.DEFAULT_SLA) -> ProjectKpis:
     """The KPIs of [start, end] from rows loaded for that period or a longer one."""
     lo, hi = start or date.min, end or date.max
     dispatches = [d for d in ledger.dispatches if d.start_date <= hi and d.end_date >= lo]
@@ -181,7 +185,7 @@ def _instants(start: date | None, end: date | None) -> tuple[datetime | None, da
 
 
 def _referral_figures(found: list[Referral], now: datetime | None,
-                      sla_hours: float) -> dict[str, Any]:
+                      sla_hours: Sla) -> dict[str, Any]:
     by_direction = Counter(r.direction for r in found)
     up, down = by_direction[Direction.up.value], by_direction[Direction.down.value]
     waits = [(referrals.utc(r.responded_at) - referrals.utc(r.requested_at)).total_seconds() / 3600
@@ -198,7 +202,7 @@ def _referral_figures(found: list[Referral], now: datetime | None,
 
 def year_on_year(
     *, session: Session, scope: Scope, project_id: int, year: int, now: datetime | None = None,
-    sla_hours: float = referrals.DEFAULT_SLA_HOURS,
+    sla_hours: Sla = referrals.DEFAULT_SLA,
 ) -> dict[str, dict[str, float | None]]:
     """For every numeric KPI: this year's value, last year's, the change and the change in %
     (None where last year was zero or a figure is undefined)."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ...core.enums import Tier
 from ...web.deps import ApiScope, CurrentHospital, SessionDep
 from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, EXPORT_LIMIT, FormatQuery, Limit, Offset, Page, TableFormat, download
-from . import service
+from . import search, service
 from .schemas import HospitalDetail, HospitalOut
+from .search import HospitalPick
 
 router = APIRouter(prefix="/api/v1/hospitals", tags=["hospitals"])
 
@@ -31,6 +34,21 @@ def list_hospitals(
     if fmt != TableFormat.json:
         return download(out, fmt, "hospitals", columns=list(HospitalOut.model_fields))
     return Page(items=out, total=total, limit=limit, offset=offset)
+
+
+@router.get("/search", response_model=list[HospitalPick])
+def search_hospitals(
+    session: SessionDep, scope: ApiScope,
+    q: Annotated[str, Query(max_length=search.MAX_QUERY)] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[HospitalPick]:
+    """Hospitals matching `q` by code, name or pinyin initials ("lzdy" → 兰州大学第一医院), with
+    county and city, best first. The hospitals a referral may be sent to: the caller's scope,
+    and for a hospital's staff also its province and its alliance and project partners."""
+    from ..referrals.service import targets_clause
+
+    return search.search(session=session, q=q, limit=limit,
+                         where=targets_clause(session, scope))
 
 
 @router.get("/{code}", response_model=HospitalDetail)

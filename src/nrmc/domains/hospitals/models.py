@@ -1,9 +1,16 @@
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from ...core.pinyin import initials
 from ...db.base import Base
+
+
+def _initials_default(context: DefaultExecutionContext) -> str:
+    """Filled on every insert, bulk ones included (the demo builder inserts in bulk)."""
+    return initials(str(context.get_current_parameters().get("name_zh") or ""))
 
 
 class Hospital(Base):
@@ -23,3 +30,11 @@ class Hospital(Base):
     lat: Mapped[float] = mapped_column(Float)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     source: Mapped[str] = mapped_column(String(500), default="")
+    # Pinyin initials of name_zh, for the hospital picker (兰州大学第一医院 → lzdxdyyy).
+    initials: Mapped[str] = mapped_column(String(200), default=_initials_default,
+                                          server_default="", index=True)
+
+    @validates("name_zh")
+    def _renamed(self, _key: str, value: str) -> str:
+        self.initials = initials(value or "")
+        return value

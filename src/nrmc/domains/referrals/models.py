@@ -27,11 +27,20 @@ class Referral(Base):
     to_hospital_code: Mapped[str] = mapped_column(String(32), ForeignKey("hospitals.code"),
                                                   index=True)
     direction: Mapped[str] = mapped_column(String(16), index=True)
+    # The keyed pseudonym of the sending hospital's record number (病案号); the number itself
+    # is never stored.
     patient_pseudonym: Mapped[str] = mapped_column(String(64), default="")
+    patient_sex: Mapped[str] = mapped_column(String(1), default="9", server_default="9")
+    age_band: Mapped[str] = mapped_column(String(8), default="", server_default="")
     specialty: Mapped[str] = mapped_column(String(32))
     diagnosis: Mapped[str] = mapped_column(String(16))
     urgency: Mapped[str] = mapped_column(String(16), default="routine")
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The receiving hospital's latest answer (accept, reject, return), shown to both sides.
+    reply_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Set on the down-referral that "return to referrer" creates: the referral it returns.
+    returned_from_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("referrals.id"), nullable=True, index=True, unique=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,33 +1,36 @@
-"""Page: a hospital's referral inbox (incoming / outgoing), moves with htmx, overdue marked.
+"""Pages: a hospital's referral inbox (incoming / outgoing, moves with htmx, overdue marked),
+the new-referral form with the hospital picker, and one referral's history.
 
 Hospital users see their own hospital; national and provincial users pick one in scope.
-Every move goes through the referral service (state machine, versions, audit).
+Every move goes through the referral service (state machine, versions, audit). The inbox makes
+a fixed number of queries whatever its length (issue 17): the referrals, then the hospitals and
+returns of all of them at once.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
+from sqlalchemy import select
 
-from ...core.enums import Specialty, Urgency
+from ...core.enums import Sex, Specialty, Urgency
 from ...core.errors import NrmcError
 from ...core.inputs import check_instant, explain
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.render import render
 from ...web.tables import DbId
-from ..alliances import service as alliances
 from ..hospitals import service as hospitals
-from ..projects import service as projects
-from ..users.models import User
+from ..hospitals.models import Hospital
 from ..users.scope import Scope
+from ..users.service import Refused
 from . import service
-from .schemas import ReferralCreate
+from .schemas import AGE_BAND_ZH, SEX_ZH, AgeBand, ReferralCreate, ReferralOut
 
 router = APIRouter(include_in_schema=False)
 # Moves the receiving side can make from each state, and the sender's cancel.
@@ -37,6 +40,12 @@ SENDER_MOVES = {"requested": ["cancel"], "accepted": ["cancel"], "scheduled": ["
 VERB_ZH = {"accept": "接收 Accept", "reject": "拒绝 Reject", "schedule": "预约 Schedule",
            "arrive": "已到院 Arrived", "complete": "完成 Complete", "return": "下转 Return",
            "cancel": "撤销 Cancel"}
+# Verbs whose note is the reply both sides see (optional except on reject/cancel).
+NOTE_VERBS = {"accept": False, "reject": True, "return": False, "cancel": True}
+FORM_FIELDS = ("to_hospital", "specialty", "diagnosis", "urgency", "patient_sex", "age_band",
+               "reason")
+LABELS: dict[str, Any] = {"SEX_ZH": SEX_ZH, "AGE_BAND_ZH": AGE_BAND_ZH, "VERB_ZH": VERB_ZH,
+                          "NOTE_VERBS": NOTE_VERBS}
 
 
 def _hospital_for(session: SessionDep, scope: Scope, chosen: str | None) -> str | None:
@@ -48,94 +57,124 @@ def _hospital_for(session: SessionDep, scope: Scope, chosen: str | None) -> str 
 
 def _partners(session: SessionDep, code: str) -> list[tuple[str, str]]:
     """Hospitals a referral from `code` usually goes to: fellow alliance members and the
-    project partners; offered as suggestions (any hospital code can be typed)."""
-    found: dict[str, str] = {}
-    for alliance in alliances.list_alliances(session=session, hospital=code):
-        for member in alliance.members:
-            found.setdefault(member.hospital_code, "")
-    for project in projects.list_projects(session=session, hospital=code):
-        found.setdefault(project.project_hospital_code, "")
-        found.setdefault(project.output_hospital_code, "")
-    found.pop(code, None)
-    out = []
-    for partner in sorted(found):
-        hospital = hospitals.get(session=session, code=partner)
-        out.append((hospital.code, hospital.name_zh))
-    return out
+    project partners; offered before anything is typed (the picker finds any other)."""
+    codes = service.partner_codes(session, code)
+    if not codes:
+        return []
+    rows = session.execute(select(Hospital.code, Hospital.name_zh)
+                           .where(Hospital.code.in_(codes)).order_by(Hospital.code))
+    return [(c, n) for c, n in rows]
 
 
-def _row_context(request: Request, session: SessionDep, referral, code: str) -> dict:  # type: ignore[no-untyped-def]
-    sla = request.app.state.settings.referral_sla_hours
-    out = service.to_out(session, referral, sla_hours=sla)
-    incoming = referral.to_hospital_code == code
+def _row(out: ReferralOut, code: str) -> dict[str, Any]:
+    incoming = out.to_hospital.code == code
     moves = (RECEIVER_MOVES if incoming else SENDER_MOVES).get(out.status, [])
     if incoming:
         moves = [m for m in moves if m != "cancel"]
-    return {"r": out, "moves": moves, "incoming": incoming, "here": code, "VERB_ZH": VERB_ZH}
+    return {"r": out, "moves": moves, "incoming": incoming}
+
+
+def _sla(request: Request) -> dict[str, float]:
+    return request.app.state.settings.referral_sla  # type: ignore[no-any-return]
 
 
 @router.get("/referrals", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, user: PageUser,
           hospital: Annotated[str | None, Query(max_length=32)] = None) -> HTMLResponse:
+    return _inbox(request, session, user, hospital)
+
+
+def _inbox(request: Request, session: SessionDep, user: Any, hospital: str | None, *,
+           status_code: int = 200, errors: dict[str, str] | None = None,
+           values: dict[str, str] | None = None, problem: str = "") -> HTMLResponse:
     scope = Scope.for_user(user)
     code = _hospital_for(session, scope, hospital)
-    context: dict = {"hospital": None, "incoming": [], "outgoing": [], "partners": []}
+    context: dict[str, Any] = {"hospital": None, "incoming": [], "outgoing": [], "partners": []}
     if code is not None:
         found = service.list_referrals(session=session, scope=scope, hospital=code, limit=300)
-        rows = [_row_context(request, session, r, code) for r in found]
+        rows = [_row(out, code) for out in service.to_outs(session, found, sla_hours=_sla(request))]
         context = {
-            "hospital": hospitals.get(session=session, code=code), "here": code,
-            "VERB_ZH": VERB_ZH,
+            "hospital": hospitals.get(session=session, code=code), "inbox_code": code,
             "incoming": [r for r in rows if r["incoming"]],
             "outgoing": [r for r in rows if not r["incoming"]],
             "partners": _partners(session, code), "key": uuid.uuid4().hex,
-            "specialties": list(Specialty), "urgencies": list(Urgency),
+            "specialties": list(Specialty), "urgencies": list(Urgency), "sexes": list(Sex),
+            "age_bands": list(AgeBand), "sla": _sla(request),
             "can_write": scope.role != "national_analyst",
+            "errors": errors or {}, "values": values or {}, "problem": problem,
         }
-    return render(request, "referrals/inbox.html", user, **context)
+    return render(request, "referrals/inbox.html", user, status_code=status_code,
+                  **LABELS, **context)
 
 
 @router.post("/referrals", include_in_schema=False)
 def create(
     request: Request, session: SessionDep, user: PageUser, source: SourceDep,
-    from_hospital: Annotated[str, Form(max_length=32)], to_hospital: Annotated[str, Form(max_length=32)],
-    specialty: Annotated[Specialty, Form()], diagnosis: Annotated[str, Form(max_length=16)],
-    urgency: Annotated[Urgency, Form()] = Urgency.routine,
+    from_hospital: Annotated[str, Form(max_length=32)],
+    to_hospital: Annotated[str, Form(max_length=200)] = "",
+    specialty: Annotated[str, Form(max_length=40)] = "",
+    diagnosis: Annotated[str, Form(max_length=40)] = "",
+    urgency: Annotated[str, Form(max_length=20)] = "routine",
     reason: Annotated[str, Form(max_length=4000)] = "",
-    patient_pseudonym: Annotated[str, Form(max_length=64)] = "",
+    patient_record_no: Annotated[str, Form(max_length=100)] = "",
+    patient_sex: Annotated[str, Form(max_length=2)] = "9",
+    age_band: Annotated[str, Form(max_length=8)] = "",
     idempotency_key: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    """The new-referral form; the key rendered into the form makes a double submit harmless."""
+    """The new-referral form. A refused form comes back (422) with each message beside its
+    field and the typed values kept, except the record number, which is never sent back."""
     scope = Scope.for_user(user)
+    settings = request.app.state.settings
+    values = {"to_hospital": to_hospital, "specialty": specialty, "diagnosis": diagnosis,
+              "urgency": urgency, "reason": reason, "patient_sex": patient_sex,
+              "age_band": age_band}
     try:
         data = ReferralCreate(from_hospital=from_hospital, to_hospital=to_hospital.strip(),
-                              specialty=specialty, diagnosis=diagnosis, urgency=urgency,
-                              reason=reason, patient_pseudonym=patient_pseudonym)
+                              specialty=specialty, diagnosis=diagnosis, urgency=urgency,  # type: ignore[arg-type]
+                              reason=reason, patient_record_no=patient_record_no.strip(),
+                              patient_sex=patient_sex, age_band=age_band)  # type: ignore[arg-type]
     except ValidationError as exc:
-        return _back(request, user, session, from_hospital,
-                     "; ".join(f"{e.field}: {e.message}" for e in explain(exc.errors())))
+        errors = {e.field: e.message for e in explain(exc.errors())}
+        return _inbox(request, session, user, from_hospital, status_code=422, errors=errors,
+                      values=values)
     try:
         service.create(session=session, scope=scope, data=data,
-                       idempotency_key=idempotency_key or None, source=source)
+                       idempotency_key=idempotency_key or None, source=source,
+                       pseudonym_key=settings.pseudonym_key)
+    except Refused as exc:
+        session.rollback()
+        errors = {p.field: p.message for p in exc.problems}
+        return _inbox(request, session, user, from_hospital, status_code=422, errors=errors,
+                      values=values)
     except NrmcError as exc:
         session.rollback()
-        return _back(request, user, session, from_hospital, str(exc))
+        return _inbox(request, session, user, from_hospital, status_code=422, values=values,
+                      problem=str(exc))
     session.commit()
     return RedirectResponse(f"/referrals?hospital={from_hospital}", status_code=303)
 
 
-def _back(request: Request, user: User, session: SessionDep, code: str, error: str) -> Response:
-    page = inbox(request, session, user, hospital=code)
-    page.status_code = 422
-    body = bytes(page.body).decode().replace("<!--form-error-->",
-                                      f'<p class="error" role="alert">{_escape(error)}</p>')
-    return HTMLResponse(body, status_code=422)
-
-
-def _escape(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
+@router.get("/referrals/{referral_id}", response_class=HTMLResponse)
+def history_page(referral_id: DbId, request: Request, session: SessionDep,
+                 user: PageUser) -> HTMLResponse:
+    """Every move of one referral (who, when in Beijing time, from → to, note), and the
+    referral it returns or the return it led to; 404 outside the caller's scope."""
+    scope = Scope.for_user(user)
+    referral = service.get(session=session, scope=scope, referral_id=referral_id)
+    entries = service.history(session=session, scope=scope, referral_id=referral_id)
+    linked_ids = [i for i in (referral.returned_from_id,) if i is not None]
+    out = service.to_out(session, referral, sla_hours=_sla(request))
+    if out.returned_as_id is not None:
+        linked_ids.append(out.returned_as_id)
+    linked = {r.id: r for r in service.to_outs(
+        session, [service.get(session=session, scope=Scope.system(), referral_id=i)
+                  for i in linked_ids], sla_hours=_sla(request))}
+    moves = [{"at": e.at, "actor": e.actor or "system", "action": e.action.removeprefix("referral."),
+              "before": (e.before or {}).get("status"), "after": (e.after or {}).get("status"),
+              "note": e.reason} for e in entries]
+    return render(request, "referrals/history.html", user, r=out, moves=moves,
+                  returned_from=linked.get(referral.returned_from_id or 0),
+                  returned_as=linked.get(out.returned_as_id or 0), **LABELS)
 
 
 @router.post("/referrals/{referral_id}/{action}", response_class=HTMLResponse)
@@ -166,9 +205,14 @@ def move(
                                    to=service.ACTIONS[action], version=version, reason=reason,
                                    scheduled_for=when, source=source)
                 session.commit()
+            except Refused as exc:
+                session.rollback()
+                error = "; ".join(f"预约时间 scheduled time: {p.message}" if p.field ==
+                                  "scheduled_for" else p.message for p in exc.problems)
             except NrmcError as exc:
                 session.rollback()
                 error = str(exc)
     referral = service.get(session=session, scope=scope, referral_id=referral_id)
-    context = _row_context(request, session, referral, hospital)
-    return render(request, "referrals/_row.html", user, error=error, **context)
+    row = _row(service.to_out(session, referral, sla_hours=_sla(request)), hospital)
+    return render(request, "referrals/_row.html", user, error=error, inbox_code=hospital,
+                  **LABELS, **row)

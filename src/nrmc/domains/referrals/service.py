@@ -1,9 +1,9 @@
-"""Two-way referrals: create (idempotent), move through the state machine, list, SLA.
+"""Two-way referrals: create (idempotent), move through the state machine, list, deadlines.
 
 State machine (anything else is refused with InvalidTransition):
 
     requested ──accept──▶ accepted ──schedule──▶ scheduled ──arrive──▶ arrived ──complete──▶
-    completed ──return──▶ returned (sent back down to the referring hospital)
+    completed ──return──▶ returned (and a new referral back to the sender, linked to this one)
     requested ──reject──▶ rejected
     requested | accepted | scheduled ──cancel──▶ cancelled
 
@@ -11,31 +11,64 @@ The receiving hospital accepts, rejects, schedules, records arrival, completes a
 the sending hospital cancels. Every move carries the version the caller saw: a stale version
 is refused (Conflict), and because the UPDATE itself says `WHERE version = <seen>`, two people
 racing on the same version cannot both succeed, even between the check and the write.
+
+"Return to referrer" (下转) creates the return as its own referral in the opposite direction
+(receiver → original sender, `returned_from_id` = the original), which the original sender then
+accepts like any other. Counting rows by direction therefore counts a returned pair as one up
+and one down: the original is never counted twice, the return never as an up.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...core.enums import Direction, ReferralStatus, Specialty, Urgency
-from ...core.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from ...core.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Unprocessable,
+)
+from ...core.inputs import BEIJING, field_error
+from ...flows.pseudonym import pseudonymise_one
+from ..alliances.models import AllianceMember
 from ..audit import service as audit
 from ..audit.models import AuditEntry
+from ..hospitals import search as hospital_search
 from ..hospitals import service as hospitals
 from ..hospitals.models import Hospital
 from ..hospitals.schemas import HospitalRef
+from ..projects.models import Project
 from ..users.scope import Scope
+from ..users.service import Refused
+from .deadlines import (
+    DEFAULT_SLA,
+    Sla,
+    answered_late,
+    due_at,
+    is_overdue,
+    now_or,
+    overdue_clause,
+    utc,
+)
 from .models import Referral
 from .schemas import ReferralCreate, ReferralOut
 
+__all__ = ["ACTIONS", "DEFAULT_SLA", "DEFAULT_SLA_HOURS", "answered_late", "create", "get",
+           "history", "is_overdue", "list_referrals", "resolve_target", "to_out", "to_outs",
+           "transition", "utc"]
+
 S = ReferralStatus
-DEFAULT_SLA_HOURS = 24.0
+DEFAULT_SLA_HOURS = DEFAULT_SLA  # the name earlier callers import
 
 TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     S.requested: frozenset({S.accepted, S.rejected, S.cancelled}),
@@ -51,20 +84,20 @@ ACTIONS: dict[str, ReferralStatus] = {
 }
 SENDER_MOVES = frozenset({S.cancelled})
 REASON_REQUIRED = frozenset({S.rejected, S.cancelled})
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC, so say so."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _now(now: datetime | None) -> datetime:
-    return utc(now) if now else datetime.now(UTC)
+# The receiver's answers whose note both sides see as the reply.
+REPLIES = frozenset({S.accepted, S.rejected, S.returned})
+OPPOSITE = {Direction.up.value: Direction.down.value, Direction.down.value: Direction.up.value,
+            Direction.lateral.value: Direction.lateral.value}
+RETURN_REASON = "下转回原转诊医院 Returned to the referring hospital"
 
 
 def _snapshot(referral: Referral) -> dict[str, Any]:
-    return {"status": referral.status, "version": referral.version,
-            "scheduled_for": referral.scheduled_for.isoformat() if referral.scheduled_for else None}
+    out: dict[str, Any] = {
+        "status": referral.status, "version": referral.version,
+        "scheduled_for": referral.scheduled_for.isoformat() if referral.scheduled_for else None}
+    if referral.returned_from_id is not None:
+        out["returned_from_id"] = referral.returned_from_id
+    return out
 
 
 def _visible(session: Session, scope: Scope, referral: Referral) -> bool:
@@ -87,44 +120,112 @@ def get(*, session: Session, scope: Scope, referral_id: int) -> Referral:
     return referral
 
 
+# --- where a referral may go: the picker's hospitals -----------------------------------------
+
+def partner_codes(session: Session, code: str) -> set[str]:
+    """Hospitals sharing an alliance or a project with `code` (two queries, any number)."""
+    mine = select(AllianceMember.alliance_id).where(AllianceMember.hospital_code == code)
+    found = set(session.scalars(select(AllianceMember.hospital_code)
+                                .where(AllianceMember.alliance_id.in_(mine))))
+    for a, b in session.execute(select(Project.project_hospital_code, Project.output_hospital_code)
+                                .where((Project.project_hospital_code == code)
+                                       | (Project.output_hospital_code == code))):
+        found |= {a, b}
+    found.discard(code)
+    return found
+
+
+def targets_clause(session: Session, scope: Scope) -> ColumnElement[bool]:
+    """Hospitals the caller may pick as a referral's receiver: its scope, and for a hospital's
+    own staff also every hospital of its province and its alliance and project partners
+    (a county hospital refers up to the city and the province, which lie outside its scope)."""
+    if scope.national:
+        return true()
+    clause = scope.hospital_clause(Hospital.code, Hospital.region_code)
+    if scope.hospital is not None:
+        own = session.get(Hospital, scope.hospital)
+        if own is not None:
+            clause = clause | Hospital.region_code.like(own.region_code[:2] + "%")
+        partners = partner_codes(session, scope.hospital)
+        if partners:
+            clause = clause | Hospital.code.in_(partners)
+    return clause
+
+
+def resolve_target(session: Session, scope: Scope, text: str, *,
+                   field: str = "to_hospital") -> Hospital:
+    """The receiving hospital named by a code (any hospital), or by a name or pinyin initials
+    that match exactly one hospital the caller may pick; otherwise a 422 naming `field`."""
+    typed = text.strip()
+    if not typed:
+        raise Refused([field_error(field, "missing")])
+    hospital = session.get(Hospital, typed)
+    if hospital is not None:
+        return hospital
+    found = hospital_search.search(session=session, q=typed, limit=6,
+                                   where=targets_clause(session, scope))
+    pick = hospital_search.exact(found, typed) or (found[0] if len(found) == 1 else None)
+    if pick is None and not found:
+        raise Refused([field_error(field, "hospital_unknown", text=typed[:50])])
+    if pick is None:
+        names = "、".join(f"{p.name_zh} {p.code}" for p in found[:5])
+        raise Refused([field_error(field, "hospital_ambiguous", text=typed[:50], names=names)])
+    return hospitals.get(session=session, code=pick.code)
+
+
+# --- create -----------------------------------------------------------------------------------
+
+def _pseudonym(data: ReferralCreate, key: str) -> str:
+    if not data.patient_record_no:
+        return data.patient_pseudonym
+    if not key:
+        raise ConfigurationError("a pseudonym key is needed to record a patient's record number")
+    return pseudonymise_one(data.patient_record_no, key)
+
+
 def create(
     *, session: Session, scope: Scope, data: ReferralCreate, idempotency_key: str | None = None,
-    now: datetime | None = None, source: str = "",
+    now: datetime | None = None, source: str = "", pseudonym_key: str = "",
 ) -> Referral:
     """Request a referral on behalf of the sending hospital.
 
+    The patient's record number is turned into the keyed pseudonym here (the same HMAC as the
+    discharge ingest, with the workspace's `pseudonym_key`) and is not kept anywhere.
     With an idempotency key, a repeated request (a retried form post, a re-sent message) returns
     the referral the first request created instead of making a second one. The same key with a
     different request is refused (:class:`Unprocessable`): answering it with the first referral
     would tell the caller that something it did not ask for was done.
     """
     scope.require_write()
+    pseudonym = _pseudonym(data, pseudonym_key)
     if idempotency_key:
         existing = find_by_key(session, idempotency_key)
         if existing is not None:
             if not _visible(session, scope, existing):
                 raise Conflict("that idempotency key is already used")
-            _same_request(existing, data)
+            _same_request(session, scope, existing, data, pseudonym)
             return existing
     origin = hospitals.get(session=session, code=data.from_hospital)
-    target = hospitals.get(session=session, code=data.to_hospital)
+    target = resolve_target(session, scope, data.to_hospital)
     if origin.code == target.code:
-        raise Conflict("a referral needs two different hospitals")
+        raise Refused([field_error("to_hospital", "hospital_same")])
     if not scope.allows_hospital(origin.code, origin.region_code):
         raise Forbidden(f"you may not refer patients on behalf of {origin.code}")
-    at = _now(now)
+    at = now_or(now)
     referral = Referral(
         idempotency_key=idempotency_key or None, from_hospital_code=origin.code,
         to_hospital_code=target.code, direction=Direction.between(origin.tier, target.tier).value,
-        patient_pseudonym=data.patient_pseudonym, specialty=Specialty(data.specialty).value,
-        diagnosis=data.diagnosis, urgency=Urgency(data.urgency).value, reason=data.reason,
+        patient_pseudonym=pseudonym, patient_sex=data.patient_sex.value,
+        age_band=data.age_band.value if data.age_band else "",
+        specialty=Specialty(data.specialty).value, diagnosis=data.diagnosis,
+        urgency=Urgency(data.urgency).value, reason=data.reason,
         status=S.requested.value, requested_at=at, updated_at=at, created_by=scope.actor,
     )
     if not _insert(session, referral):
         existing = find_by_key(session, idempotency_key or "")
         if existing is None:
             raise Conflict("the referral could not be stored; retry")
-        _same_request(existing, data)
+        _same_request(session, scope, existing, data, pseudonym)
         return existing
     audit.record(session=session, actor=scope.actor, action="referral.create",
                  object_type="referral", object_id=referral.id, after=_snapshot(referral),
@@ -132,15 +233,21 @@ def create(
     return referral
 
 
-def _same_request(existing: Referral, data: ReferralCreate) -> None:
+def _same_request(session: Session, scope: Scope, existing: Referral, data: ReferralCreate,
+                  pseudonym: str) -> None:
     """Refuse a retry whose request differs from the one that used the key first."""
-    sent = {"from_hospital": data.from_hospital, "to_hospital": data.to_hospital,
+    typed = data.to_hospital.strip()
+    to_code = typed if typed == existing.to_hospital_code else \
+        resolve_target(session, scope, typed).code
+    sent = {"from_hospital": data.from_hospital, "to_hospital": to_code,
             "specialty": Specialty(data.specialty).value, "diagnosis": data.diagnosis,
-            "urgency": Urgency(data.urgency).value, "patient_pseudonym": data.patient_pseudonym,
-            "reason": data.reason}
+            "urgency": Urgency(data.urgency).value, "patient": pseudonym,
+            "patient_sex": data.patient_sex.value,
+            "age_band": data.age_band.value if data.age_band else "", "reason": data.reason}
     stored = {"from_hospital": existing.from_hospital_code, "to_hospital": existing.to_hospital_code,
               "specialty": existing.specialty, "diagnosis": existing.diagnosis,
-              "urgency": existing.urgency, "patient_pseudonym": existing.patient_pseudonym,
+              "urgency": existing.urgency, "patient": existing.patient_pseudonym,
+              "patient_sex": existing.patient_sex, "age_band": existing.age_band,
               "reason": existing.reason}
     differ = sorted(k for k in sent if sent[k] != stored[k])
     if differ:
@@ -176,6 +283,8 @@ def _insert(session: Session, referral: Referral) -> bool:
     return True
 
 
+# --- moves ------------------------------------------------------------------------------------
+
 def transition(
     *, session: Session, scope: Scope, referral_id: int, to: ReferralStatus | str, version: int,
     reason: str = "", scheduled_for: datetime | None = None, now: datetime | None = None,
@@ -184,7 +293,8 @@ def transition(
     """Move a referral to `to` if the state machine allows it and `version` is current.
 
     Raises NotFound (not in scope), Forbidden (wrong side: only the receiver accepts, only the
-    sender cancels), Conflict (stale version), InvalidTransition (move not allowed).
+    sender cancels), Conflict (stale version), InvalidTransition (move not allowed), Refused
+    (an appointment before the acceptance). Returning also creates the linked down-referral.
     """
     scope.require_write()
     target = ReferralStatus(to)
@@ -203,14 +313,20 @@ def transition(
         raise Forbidden(f"only the {who} hospital ({side}) may move a referral to {target}")
     if target in REASON_REQUIRED and not reason.strip():
         raise Conflict(f"give a reason to move referral {referral_id} to {target}")
+    if target == S.scheduled and scheduled_for is not None and referral.responded_at is not None \
+            and utc(scheduled_for) < utc(referral.responded_at):
+        accepted = utc(referral.responded_at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M+08:00")
+        raise Refused([field_error("scheduled_for", "scheduled_before_accepted", accepted=accepted)])
     before = _snapshot(referral)
-    at = _now(now)
+    at = now_or(now)
     referral.status = target.value
     referral.updated_at = at
     if current == S.requested:
         referral.responded_at = at
     if target == S.scheduled:
         referral.scheduled_for = utc(scheduled_for) if scheduled_for else None
+    if target in REPLIES:
+        referral.reply_note = reason.strip()
     try:
         session.flush()
     except StaleDataError as exc:
@@ -219,23 +335,32 @@ def transition(
     audit.record(session=session, actor=scope.actor, action=f"referral.{target.value}",
                  object_type="referral", object_id=referral.id, before=before,
                  after=_snapshot(referral), reason=reason, source=source)
+    if target == S.returned:
+        _return_to_referrer(session, scope, referral, reason=reason, at=at, source=source)
     return referral
 
 
-def is_overdue(referral: Referral, *, now: datetime | None = None,
-               sla_hours: float = DEFAULT_SLA_HOURS) -> bool:
-    """A request still neither accepted nor rejected after `sla_hours` is overdue."""
-    return (referral.status == S.requested
-            and _now(now) - utc(referral.requested_at) > timedelta(hours=sla_hours))
+def _return_to_referrer(session: Session, scope: Scope, original: Referral, *, reason: str,
+                        at: datetime, source: str) -> Referral:
+    """The down-referral that sends the patient back: receiver → sender, linked, requested."""
+    back = Referral(
+        from_hospital_code=original.to_hospital_code, to_hospital_code=original.from_hospital_code,
+        direction=OPPOSITE.get(original.direction, original.direction),
+        patient_pseudonym=original.patient_pseudonym, patient_sex=original.patient_sex,
+        age_band=original.age_band, specialty=original.specialty, diagnosis=original.diagnosis,
+        urgency=Urgency.routine.value, reason=reason.strip() or RETURN_REASON,
+        status=S.requested.value, requested_at=at, updated_at=at, created_by=scope.actor,
+        returned_from_id=original.id,
+    )
+    session.add(back)
+    session.flush()
+    audit.record(session=session, actor=scope.actor, action="referral.create",
+                 object_type="referral", object_id=back.id, after=_snapshot(back),
+                 reason=back.reason, source=source)
+    return back
 
 
-def answered_late(referral: Referral, *, now: datetime | None = None,
-                  sla_hours: float = DEFAULT_SLA_HOURS) -> bool:
-    """Overdue now, or answered (accepted/rejected/cancelled) only after the SLA ran out."""
-    if referral.responded_at is None:
-        return is_overdue(referral, now=now, sla_hours=sla_hours)
-    return utc(referral.responded_at) - utc(referral.requested_at) > timedelta(hours=sla_hours)
-
+# --- reading ----------------------------------------------------------------------------------
 
 def _scoped(scope: Scope) -> Select[Referral]:
     query = select(Referral)
@@ -253,7 +378,7 @@ def list_referrals(
     status: ReferralStatus | str | None = None, direction: Direction | str | None = None,
     overdue_only: bool = False, since: datetime | None = None, until: datetime | None = None,
     hospitals_in: set[str] | None = None, now: datetime | None = None,
-    sla_hours: float = DEFAULT_SLA_HOURS, limit: int | None = None, offset: int = 0,
+    sla_hours: Sla = DEFAULT_SLA, limit: int | None = None, offset: int = 0,
 ) -> list[Referral]:
     """Referrals the caller may see, newest first; `hospital` matches either end,
     `hospitals_in` keeps referrals with at least one end in the set (a project's network)."""
@@ -273,8 +398,7 @@ def list_referrals(
     if until:
         query = query.where(Referral.requested_at < until)
     if overdue_only:
-        cutoff = _now(now) - timedelta(hours=sla_hours)
-        query = query.where(Referral.status == S.requested.value, Referral.requested_at < cutoff)
+        query = query.where(overdue_clause(now, sla_hours))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return list(session.scalars(query))
@@ -288,20 +412,46 @@ def history(*, session: Session, scope: Scope, referral_id: int) -> list[AuditEn
     return list(reversed(entries))
 
 
+def to_outs(session: Session, found: Iterable[Referral], *, now: datetime | None = None,
+            sla_hours: Sla = DEFAULT_SLA) -> list[ReferralOut]:
+    """Referrals as shown, with both hospitals and the returns loaded in two queries in all
+    (never one per row: the inbox lists hundreds)."""
+    rows = list(found)
+    if not rows:
+        return []
+    codes = {c for r in rows for c in (r.from_hospital_code, r.to_hospital_code)}
+    refs = {h.code: HospitalRef.model_validate(h)
+            for h in session.scalars(select(Hospital).where(Hospital.code.in_(codes)))}
+    returned = {orig: back for back, orig in session.execute(
+        select(Referral.id, Referral.returned_from_id)
+        .where(Referral.returned_from_id.in_([r.id for r in rows])))}
+    return [_out(r, refs, returned.get(r.id), now, sla_hours) for r in rows]
+
+
 def to_out(session: Session, referral: Referral, *, now: datetime | None = None,
-           sla_hours: float = DEFAULT_SLA_HOURS) -> ReferralOut:
+           sla_hours: Sla = DEFAULT_SLA) -> ReferralOut:
+    return to_outs(session, [referral], now=now, sla_hours=sla_hours)[0]
+
+
+def _out(referral: Referral, refs: dict[str, HospitalRef], returned_as: int | None,
+         now: datetime | None, sla: Sla) -> ReferralOut:
     def ref(code: str) -> HospitalRef:
-        return HospitalRef.model_validate(hospitals.get(session=session, code=code))
+        if code not in refs:
+            raise NotFound(f"no hospital with code {code}")
+        return refs[code]
 
     return ReferralOut(
         id=referral.id, status=referral.status, version=referral.version,
         direction=referral.direction, from_hospital=ref(referral.from_hospital_code),
         to_hospital=ref(referral.to_hospital_code), patient_pseudonym=referral.patient_pseudonym,
+        patient_sex=referral.patient_sex or "9", age_band=referral.age_band or "",
         specialty=referral.specialty, diagnosis=referral.diagnosis, urgency=referral.urgency,
-        reason=referral.reason, requested_at=utc(referral.requested_at),
+        reason=referral.reason, reply_note=referral.reply_note or "",
+        requested_at=utc(referral.requested_at),
         responded_at=utc(referral.responded_at) if referral.responded_at else None,
         scheduled_for=utc(referral.scheduled_for) if referral.scheduled_for else None,
-        updated_at=utc(referral.updated_at),
-        overdue=is_overdue(referral, now=now, sla_hours=sla_hours),
-        idempotency_key=referral.idempotency_key,
+        updated_at=utc(referral.updated_at), due_at=due_at(referral, sla),
+        overdue=is_overdue(referral, now=now, sla_hours=sla),
+        idempotency_key=referral.idempotency_key, returned_from_id=referral.returned_from_id,
+        returned_as_id=returned_as,
     )

@@ -115,9 +115,13 @@ def get_outflow(
     than NRMC_MIN_CELL_SIZE patients are withheld (null, `suppressed: true`), and so is the
     next-smallest cell where a total (all specialties, or the parent unit) would give a lone
     withheld cell back."""
-    found = outflow.rows(request.app.state.outflow, session, scope, level=level.value,
-                         specialty=specialty, year=year, within=within)
-    out = [OutflowRow(**r) for r in found]
+    cache = request.app.state.outflow
     if fmt != TableFormat.json:
-        return download(out, fmt, "outflow", columns=list(OutflowRow.model_fields))
-    return Page(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)
+        found = outflow.rows(cache, session, scope, level=level.value, specialty=specialty,
+                             year=year, within=within)
+        return download([OutflowRow(**r) for r in found], fmt, "outflow",
+                        columns=list(OutflowRow.model_fields))
+    # Only the page's rows become models: the county × specialty table is a quarter million.
+    shown, total = outflow.page(cache, session, scope, level=level.value, specialty=specialty,
+                                year=year, within=within, limit=limit, offset=offset)
+    return Page(items=[OutflowRow(**r) for r in shown], total=total, limit=limit, offset=offset)

@@ -25,6 +25,7 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ class OutflowCache:
 def _ascending(part: Rows) -> list[str] | None:
     """The rows' region codes if they are strictly ascending (the report's order), else None."""
     codes = [r["region"] for r in part]
-    if all(isinstance(c, str) for c in codes) and all(a < b for a, b in zip(codes, codes[1:])):
+    if all(isinstance(c, str) for c in codes) and all(a < b for a, b in pairwise(codes)):
         return codes
     return None
 

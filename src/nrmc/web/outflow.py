@@ -179,11 +179,16 @@ def _records(frame: pd.DataFrame) -> Rows:
 
 
 def visible_codes(session: Session, scope: Scope) -> set[str] | None:
-    """Region codes the caller may see (None: all of them)."""
+    """Region codes the caller may see (None: all of them); asked once per request (session)
+    however many outflow tables the page shows."""
     if scope.national:
         return None
-    return set(session.scalars(select(Region.code).where(
-        regions.visible_clause(session=session, scope=scope))))
+    key = ("nrmc.visible_codes", scope)
+    found = session.info.get(key)
+    if found is None:
+        found = session.info[key] = set(session.scalars(select(Region.code).where(
+            regions.visible_clause(session=session, scope=scope))))
+    return found
 
 
 def rows(

@@ -56,8 +56,7 @@ def child_stats(session: SessionDep, scope: ApiScope, code: str) -> list[RegionS
     children, _ = service.list_visible(session=session, scope=scope, parent=region.code)
     counts = hospitals.counts_by_region(session=session, scope=scope,
                                         codes_like=service.code_prefix(region))
-    parents = {r.code: r.parent_code for r in service.list_regions(
-        session=session, within=region.code)}
+    parents = service.parents_within(session=session, code=region.code)
     totals: dict[str, list[int]] = {c.code: [0, 0] for c in children}
     for place, (n, beds) in counts.items():
         node: str | None = place

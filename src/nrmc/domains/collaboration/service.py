@@ -7,7 +7,7 @@ so overlapping dispatches of the same expert are refused (whatever the project).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, NamedTuple, TypeVar, Unpack
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -86,7 +86,7 @@ def get_dispatch(*, session: Session, scope: Scope, dispatch_id: int) -> Dispatc
     return dispatch
 
 
-Query = TypeVar("Query", bound=Select[Unpack[tuple[Any, ...]]])
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
 
 def _dispatches(session: Session, scope: Scope, what: Query, *, project_id: int | None,

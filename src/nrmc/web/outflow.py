@@ -16,11 +16,13 @@ published count of the group is withheld too. The levels are prepared together b
 cell withheld to protect a county can leave its prefecture's or its province's group with a
 single withheld cell. Requests only look rows up and filter them by scope, so every caller
 sees the same published figures, and the preparation (six reports, see docs/web.md for its
-cost) is paid once per process and dataset version, at start-up when the app warms it.
+cost) is paid once per dataset version: the first process to need it stores the tables beside
+the dataset (web/outflow_store.py) and every other worker, and the next start, reads them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
@@ -46,6 +48,7 @@ from ..domains.users.scope import Scope
 from ..flows import engine as flows_engine
 from ..flows import store
 from ..flows.geo import LEVELS, units_table
+from . import outflow_store
 
 ALL = "all"  # all specialties together
 WITHHELD_LEDGER = LEDGER_FILE  # beside the manifest: what releases have withheld
@@ -90,12 +93,19 @@ class OutflowCache:
             with self._lock:  # one computation at a time; later callers reuse it
                 if version not in self._published:
                     table = regions.region_table(session=session)
-                    frames = {(lv, by): flows_engine.run_outflow(
-                        self.flows_dir, table, level=lv, by_specialty=by,
-                        engine=self.engine)  # type: ignore[arg-type]
-                        for lv in LEVELS for by in (False, True)}
-                    made = publish(frames, units_table(table), self.min_cell,
-                                   ledger=WithheldLedger(self.flows_dir / WITHHELD_LEDGER))
+                    digest = hashlib.sha256(pd.util.hash_pandas_object(
+                        table, index=False).to_numpy().tobytes()).hexdigest()[:16]
+
+                    def make() -> dict[str, Sliced]:
+                        frames = {(lv, by): flows_engine.run_outflow(
+                            self.flows_dir, table, level=lv, by_specialty=by,
+                            engine=self.engine)  # type: ignore[arg-type]
+                            for lv in LEVELS for by in (False, True)}
+                        return publish(frames, units_table(table), self.min_cell,
+                                       ledger=WithheldLedger(self.flows_dir / WITHHELD_LEDGER))
+
+                    made = outflow_store.load_or_make(
+                        self.flows_dir, f"{version}-{self.min_cell}-{digest}", make)
                     self._published = {version: {lv: (parts, {key: _ascending(part)
                                                               for key, part in parts.items()})
                                                  for lv, parts in made.items()}}

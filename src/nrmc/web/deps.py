@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..domains.hospitals import service as hospitals
@@ -48,10 +49,25 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     waiting for a pooled connection that deadlocks until the pool timeout (FastAPI #3205).
     """
     session: Session = request.app.state.sessionmaker()
+    kept: list[object] = []  # see _keep_loaded
+    session.info[_KEPT] = kept
+    event.listen(session, "loaded_as_persistent", _keep_loaded)
     try:
         yield session
     finally:
         session.close()
+        kept.clear()
+
+
+_KEPT = "nrmc_kept"
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    """Hold every object the request loads until it ends. The identity map holds objects
+    weakly, so a project or hospital dropped between two lookups of one request (the scope
+    check, then the dashboard panels) was read again from the store; now `session.get` of
+    an object this request already loaded costs no query."""
+    session.info[_KEPT].append(instance)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

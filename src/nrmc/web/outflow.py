@@ -16,14 +16,18 @@ published count of the group is withheld too. The levels are prepared together b
 cell withheld to protect a county can leave its prefecture's or its province's group with a
 single withheld cell. Requests only look rows up and filter them by scope, so every caller
 sees the same published figures, and the preparation (six reports, see docs/web.md for its
-cost) is paid once per process and dataset version, at start-up when the app warms it.
+cost) is paid once per dataset version: the first process to need it stores the tables beside
+the dataset (web/outflow_store.py) and every other worker, and the next start, reads them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,7 @@ from ..domains.users.scope import Scope
 from ..flows import engine as flows_engine
 from ..flows import store
 from ..flows.geo import LEVELS, units_table
+from . import outflow_store
 
 ALL = "all"  # all specialties together
 WITHHELD_LEDGER = LEDGER_FILE  # beside the manifest: what releases have withheld
@@ -53,14 +58,18 @@ Rows = list[dict[str, Any]]
 Sliced = dict[tuple[str, int], Rows]  # (specialty or ALL, year) → rows of one level
 
 
+Codes = dict[tuple[str, int], "list[str] | None"]  # slice → its rows' region codes, or None
+
+
 @dataclass
 class OutflowCache:
     flows_dir: Path
     engine: str = "duckdb"
     min_cell: int = DEFAULT_MIN_CELL
-    # version → level → {(specialty or ALL, year): [row, ...]}: the rows the pages and the API
-    # ask for, suppressed and split once so a request only looks them up and filters by scope.
-    _published: dict[int, dict[str, Sliced]] = field(default_factory=dict)
+    # version → level → ({(specialty or ALL, year): [row, ...]}, {same key: region codes}): the
+    # rows the pages and the API ask for, suppressed and split once so a request only looks them
+    # up, and each slice's region codes (ascending) so it finds a region or a prefix by bisection.
+    _published: dict[int, dict[str, tuple[Sliced, Codes]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def available(self) -> bool:
@@ -71,22 +80,44 @@ class OutflowCache:
         loaded. The first call for a dataset version computes the report at every level, with
         and without specialties, and prepares them together (see the module docstring); later
         calls look up."""
+        return self.indexed(session, level=level)[0]
+
+    def indexed(self, session: Session, *, level: str) -> tuple[Sliced, Codes]:
+        """`sliced(level)` and the region codes of each slice (None where a slice is not sorted
+        by region: then it is scanned)."""
         manifest = store.read_manifest(self.flows_dir)
         if not manifest.files:
-            return {}
+            return {}, {}
         version = manifest.version
         if version not in self._published:
             with self._lock:  # one computation at a time; later callers reuse it
                 if version not in self._published:
                     table = regions.region_table(session=session)
-                    frames = {(lv, by): flows_engine.run_outflow(
-                        self.flows_dir, table, level=lv, by_specialty=by,
-                        engine=self.engine)  # type: ignore[arg-type]
-                        for lv in LEVELS for by in (False, True)}
-                    self._published = {version: publish(
-                        frames, units_table(table), self.min_cell,
-                        ledger=WithheldLedger(self.flows_dir / WITHHELD_LEDGER))}
-        return self._published[version].get(level, {})
+                    digest = hashlib.sha256(pd.util.hash_pandas_object(
+                        table, index=False).to_numpy().tobytes()).hexdigest()[:16]
+
+                    def make() -> dict[str, Sliced]:
+                        frames = {(lv, by): flows_engine.run_outflow(
+                            self.flows_dir, table, level=lv, by_specialty=by,
+                            engine=self.engine)  # type: ignore[arg-type]
+                            for lv in LEVELS for by in (False, True)}
+                        return publish(frames, units_table(table), self.min_cell,
+                                       ledger=WithheldLedger(self.flows_dir / WITHHELD_LEDGER))
+
+                    made = outflow_store.load_or_make(
+                        self.flows_dir, f"{version}-{self.min_cell}-{digest}", make)
+                    self._published = {version: {lv: (parts, {key: _ascending(part)
+                                                              for key, part in parts.items()})
+                                                 for lv, parts in made.items()}}
+        return self._published[version].get(level, ({}, {}))
+
+
+def _ascending(part: Rows) -> list[str] | None:
+    """The rows' region codes if they are strictly ascending (the report's order), else None."""
+    codes = [r["region"] for r in part]
+    if all(isinstance(c, str) for c in codes) and all(a < b for a, b in pairwise(codes)):
+        return codes
+    return None
 
 
 def publish(frames: Mapping[tuple[str, bool], pd.DataFrame], units: pd.DataFrame,
@@ -158,11 +189,16 @@ def _records(frame: pd.DataFrame) -> Rows:
 
 
 def visible_codes(session: Session, scope: Scope) -> set[str] | None:
-    """Region codes the caller may see (None: all of them)."""
+    """Region codes the caller may see (None: all of them); asked once per request (session)
+    however many outflow tables the page shows."""
     if scope.national:
         return None
-    return set(session.scalars(select(Region.code).where(
-        regions.visible_clause(session=session, scope=scope))))
+    key = ("nrmc.visible_codes", scope)
+    found = session.info.get(key)
+    if found is None:
+        found = session.info[key] = set(session.scalars(select(Region.code).where(
+            regions.visible_clause(session=session, scope=scope))))
+    return found
 
 
 def rows(
@@ -171,18 +207,71 @@ def rows(
 ) -> list[dict[str, Any]]:
     """Outflow rows for one specialty (or all) and year (or every year), scope-filtered;
     `within` keeps units inside one province or prefecture."""
-    sliced = cache.sliced(session, level=level)
+    return [r for run in runs(cache, session, scope, level=level, specialty=specialty,
+                              year=year, within=within) for r in run]
+
+
+def page(
+    cache: OutflowCache, session: Session, scope: Scope, *, level: str = "province",
+    specialty: str = ALL, year: int | None = None, within: str | None = None,
+    limit: int, offset: int = 0,
+) -> tuple[Rows, int]:
+    """(rows[offset:offset + limit], len(rows)) of :func:`rows`, without gathering the rows
+    outside the page (a national county × specialty table holds a quarter of a million)."""
+    out: Rows = []
+    total = 0
+    for run in runs(cache, session, scope, level=level, specialty=specialty, year=year,
+                    within=within):
+        start = max(offset - total, 0)
+        if len(out) < limit and start < len(run):
+            out.extend(run[start:start + limit - len(out)])
+        total += len(run)
+    return out, total
+
+
+def runs(
+    cache: OutflowCache, session: Session, scope: Scope, *, level: str, specialty: str,
+    year: int | None, within: str | None,
+) -> Iterator[Rows]:
+    """The rows of :func:`rows` as consecutive runs, one per (specialty, year) slice, slices by
+    year. A slice is sorted by region (``run_outflow`` sorts by region, year, specialty), so the
+    rows inside a prefix (`within`, a province's scope) are one bisected range and a short list
+    of visible codes is looked up one by one."""
+    sliced, codes = cache.indexed(session, level=level)
+
     def wanted(spec: str) -> bool:
         return spec != ALL if specialty == EACH else spec == specialty
 
-    found = [r for (spec, y), part in sorted(sliced.items(), key=lambda kv: kv[0][1])
-             if wanted(spec) and (year is None or y == year) for r in part]
-    if within:
-        found = [r for r in found if r["region"].startswith(within)]
     allowed = visible_codes(session, scope)
-    if allowed is not None:
-        found = [r for r in found if r["region"] in allowed]
-    return found
+    prefix = within or ""
+    if scope.province is not None and allowed is not None:  # every visible code has it
+        if scope.province.startswith(prefix):
+            prefix = scope.province
+        elif not prefix.startswith(scope.province):
+            return
+    for (spec, y), part in sorted(sliced.items(), key=lambda kv: kv[0][1]):
+        if not wanted(spec) or (year is not None and y != year):
+            continue
+        keys = codes.get((spec, y))
+        if keys is None:  # not in region order: scan
+            yield [r for r in part if (not prefix or r["region"].startswith(prefix))
+                   and (allowed is None or r["region"] in allowed)]
+            continue
+        lo = bisect_left(keys, prefix) if prefix else 0
+        hi = bisect_left(keys, prefix + "\uffff", lo) if prefix else len(keys)
+        if allowed is None:
+            run = part[lo:hi] if hi - lo < len(part) else part
+        elif len(allowed) < hi - lo:
+            found = []
+            for code in sorted(c for c in allowed if c.startswith(prefix)):
+                i = bisect_left(keys, code, lo, hi)
+                if i < hi and keys[i] == code:
+                    found.append(part[i])
+            run = found
+        else:
+            run = [r for r in part[lo:hi] if r["region"] in allowed]
+        if run:
+            yield run
 
 
 def years(cache: OutflowCache, session: Session) -> list[int]:

@@ -35,7 +35,7 @@ def list_alliances(
         limit, offset = EXPORT_LIMIT, 0
     items, total = service.list_visible(session=session, scope=scope, region=region,
                                         project_id=project_id, limit=limit, offset=offset)
-    out = [service.to_out(session, a) for a in items]
+    out = service.to_outs(session, items)
     if fmt != TableFormat.json:
         rows = [o.model_dump(mode="json") | {"members": len(o.members)} for o in out]
         return download(rows, fmt, "alliances", columns=list(AllianceOut.model_fields))

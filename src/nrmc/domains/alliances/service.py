@@ -11,6 +11,7 @@ from ...core import codes
 from ...core.enums import AllianceKind, MemberRole, Role
 from ...core.errors import Conflict, NotFound
 from ..hospitals import service as hospitals
+from ..hospitals.models import Hospital
 from ..hospitals.schemas import HospitalRef
 from ..users.scope import Scope
 from .models import Alliance, AllianceMember
@@ -89,19 +90,44 @@ def members_on(alliance: Alliance, day: date) -> list[AllianceMember]:
 
 
 def to_out(session: Session, alliance: Alliance, *, on: date | None = None) -> AllianceOut:
-    members = members_on(alliance, on) if on else alliance.members
-    out_members = []
-    for m in members:
-        h = hospitals.get(session=session, code=m.hospital_code)
-        out_members.append(MemberOut(hospital=HospitalRef.model_validate(h), tier=h.tier,
-                                     role=m.role, valid_from=m.valid_from, valid_to=m.valid_to))
-    lead = hospitals.get(session=session, code=alliance.lead_hospital_code)
-    return AllianceOut(
-        id=alliance.id, name_zh=alliance.name_zh, name_en=alliance.name_en, kind=alliance.kind,
-        kind_zh=AllianceKind(alliance.kind).label_zh, lead_hospital=HospitalRef.model_validate(lead),
-        region_code=alliance.region_code, project_id=alliance.project_id,
-        synthetic=alliance.synthetic, members=out_members,
-    )
+    return to_outs(session, [alliance], on=on)[0]
+
+
+def to_outs(session: Session, alliances: list[Alliance], *,
+            on: date | None = None) -> list[AllianceOut]:
+    """The alliances as answered, with their members: three queries for any number of
+    alliances (members of all of them, then every hospital they name), not two per member."""
+    if not alliances:
+        return []
+    ids = [a.id for a in alliances]
+    members: dict[int, list[AllianceMember]] = {i: [] for i in ids}
+    for m in session.scalars(select(AllianceMember).where(AllianceMember.alliance_id.in_(ids))
+                             .order_by(AllianceMember.id)):
+        members[m.alliance_id].append(m)
+    named = {m.hospital_code for found in members.values() for m in found} | {
+        a.lead_hospital_code for a in alliances}
+    by_code = {h.code: h for h in session.scalars(select(Hospital).where(Hospital.code.in_(named)))}
+
+    def hospital(code: str) -> Hospital:
+        found = by_code.get(code)
+        if found is None:
+            raise NotFound(f"no hospital with code {code}")
+        return found
+
+    out = []
+    for alliance in alliances:
+        shown = [m for m in members[alliance.id] if on is None
+                 or (m.valid_from <= on and (m.valid_to is None or on <= m.valid_to))]
+        out_members = [MemberOut(hospital=HospitalRef.model_validate(hospital(m.hospital_code)),
+                                 tier=hospital(m.hospital_code).tier, role=m.role,
+                                 valid_from=m.valid_from, valid_to=m.valid_to) for m in shown]
+        lead = hospital(alliance.lead_hospital_code)
+        out.append(AllianceOut(
+            id=alliance.id, name_zh=alliance.name_zh, name_en=alliance.name_en, kind=alliance.kind,
+            kind_zh=AllianceKind(alliance.kind).label_zh,
+            lead_hospital=HospitalRef.model_validate(lead), region_code=alliance.region_code,
+            project_id=alliance.project_id, synthetic=alliance.synthetic, members=out_members))
+    return out
 
 
 # --- scope-filtered access (web and API) -------------------------------------------------------

@@ -50,7 +50,7 @@ def active_years(session: Session, scope: Scope, project_id: int,
                  found: list | None = None) -> list[int]:
     """Calendar years with any dispatch on site (the range the trend charts cover)."""
     if found is None:
-        found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
+        found = service.dispatch_dates(session=session, scope=scope, project_id=project_id)
     if not found:
         return []
     first = min(d.start_date for d in found).year
@@ -78,7 +78,7 @@ def on_site_by_month(session: Session, scope: Scope, project_id: int,
     timeline the dashboard draws."""
     counts: Counter[str] = Counter()
     if found is None:
-        found = service.list_dispatches(session=session, scope=scope, project_id=project_id)
+        found = service.dispatch_dates(session=session, scope=scope, project_id=project_id)
     for d in found:
         y, m = d.start_date.year, d.start_date.month
         while (y, m) <= (d.end_date.year, d.end_date.month):
@@ -162,12 +162,15 @@ def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope) -> lis
 def list_dispatches(project_id: DbId, session: SessionDep, scope: ApiScope,
                     on: date | None = None, limit: Limit = 50, offset: Offset = 0,
                     fmt: FormatQuery = TableFormat.json) -> Page[DispatchOut] | Response:
-    found = service.list_dispatches(session=session, scope=scope, project_id=project_id, on=on)
     if fmt != TableFormat.json:
+        found = service.list_dispatches(session=session, scope=scope, project_id=project_id,
+                                        on=on)
         return download([service.to_out(session, d) for d in found], fmt, "dispatches",
                         columns=list(DispatchOut.model_fields))
-    items = [service.to_out(session, d) for d in found[offset:offset + limit]]
-    return Page(items=items, total=len(found), limit=limit, offset=offset)
+    shown, total = service.page_dispatches(session=session, scope=scope, project_id=project_id,
+                                           on=on, limit=limit, offset=offset)
+    return Page(items=[service.to_out(session, d) for d in shown], total=total, limit=limit,
+                offset=offset)
 
 
 @router.get("/dispatches/by-month", response_model=list[MonthOnSite])

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,12 +63,21 @@ def project_network(*, session: Session, project_id: int) -> set[str]:
     return codes
 
 
+class DispatchSpan(NamedTuple):
+    """What the KPIs use of a dispatch (columns, not the dispatch with its expert and team)."""
+
+    start_date: date
+    end_date: date
+    team_id: int | None
+    expert_id: int
+
+
 @dataclass(frozen=True)
 class Ledger:
     """One project's ledger rows for a period, loaded once so that any number of sub-periods
     (the years of a trend) are computed from memory rather than re-queried."""
 
-    dispatches: list[Dispatch]
+    dispatches: list[DispatchSpan]
     activities: list[tuple[str, int, int | None, bool, date]]  # kind, count, grade, complex, on
     technologies: list[tuple[str, date]]  # gap level, first case
     trainees: list[tuple[float, date]]  # hours, trained on
@@ -80,8 +89,10 @@ def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date 
     """The rows the KPIs of [start, end] need; NotFound if the project is out of scope."""
     visible_project(session, scope, project_id)
     lo, hi = start or date.min, end or date.max
-    dispatches = list(session.scalars(select(Dispatch).where(
-        Dispatch.project_id == project_id, Dispatch.start_date <= hi, Dispatch.end_date >= lo)))
+    dispatches = [DispatchSpan(*row) for row in session.execute(
+        select(Dispatch.start_date, Dispatch.end_date, Dispatch.team_id, Dispatch.expert_id)
+        .where(Dispatch.project_id == project_id, Dispatch.start_date <= hi,
+               Dispatch.end_date >= lo))]
     activities = [tuple(row) for row in session.execute(
         select(Activity.kind, Activity.count, Activity.surgery_grade, Activity.complex_case,
                Activity.occurred_on).where(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -78,6 +79,8 @@ class Activity(Base):
         CheckConstraint("count >= 0", name="count_non_negative"),
         CheckConstraint("surgery_grade IS NULL OR surgery_grade BETWEEN 1 AND 4",
                         name="surgery_grade_range"),
+        # a project's rows by date: the newest entry and the period sums of the dashboards
+        Index("ix_activities_project_id_occurred_on", "project_id", "occurred_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,7 +116,8 @@ class Trainee(Base):
     """A local clinician trained under a project programme."""
 
     __tablename__ = "trainees"
-    __table_args__ = (CheckConstraint("hours >= 0", name="hours_non_negative"),)
+    __table_args__ = (CheckConstraint("hours >= 0", name="hours_non_negative"),
+                      Index("ix_trainees_project_id_trained_on", "project_id", "trained_on"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)

@@ -7,9 +7,9 @@ so overlapping dispatches of the same expert are refused (whatever the project).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ...core.errors import Conflict, NotFound
@@ -86,21 +86,69 @@ def get_dispatch(*, session: Session, scope: Scope, dispatch_id: int) -> Dispatc
     return dispatch
 
 
-def list_dispatches(
-    *, session: Session, scope: Scope, project_id: int | None = None,
-    on: date | None = None, expert_id: int | None = None,
-) -> list[Dispatch]:
-    """Dispatches the caller may see, by start date; `on` keeps those on site that day."""
-    query = (select(Dispatch).where(Dispatch.project_id.in_(visible_project_ids(scope)))
-             .order_by(Dispatch.start_date, Dispatch.id))
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
+
+
+def _dispatches(session: Session, scope: Scope, what: Query, *, project_id: int | None,
+                on: date | None = None, expert_id: int | None = None,
+                check: bool = True) -> Query:
+    """`what` (dispatches or their columns) of the dispatches the caller may see; NotFound
+    when `project_id` is out of scope (unless `check` is off: the caller checked)."""
+    query = what.where(Dispatch.project_id.in_(visible_project_ids(scope)))
     if project_id is not None:
-        visible_project(session, scope, project_id)
+        if check:
+            visible_project(session, scope, project_id)
         query = query.where(Dispatch.project_id == project_id)
     if on is not None:
         query = query.where(Dispatch.start_date <= on, Dispatch.end_date >= on)
     if expert_id is not None:
         query = query.where(Dispatch.expert_id == expert_id)
+    return query
+
+
+def list_dispatches(
+    *, session: Session, scope: Scope, project_id: int | None = None,
+    on: date | None = None, expert_id: int | None = None, limit: int | None = None,
+    offset: int = 0,
+) -> list[Dispatch]:
+    """Dispatches the caller may see, by start date; `on` keeps those on site that day."""
+    query = _dispatches(session, scope, select(Dispatch), project_id=project_id, on=on,
+                        expert_id=expert_id).order_by(Dispatch.start_date, Dispatch.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def page_dispatches(*, session: Session, scope: Scope, project_id: int, on: date | None = None,
+                    limit: int, offset: int = 0) -> tuple[list[Dispatch], int]:
+    """One page of `list_dispatches` and how many there are in all (only the page is loaded)."""
+    shown = list_dispatches(session=session, scope=scope, project_id=project_id, on=on,
+                            limit=limit, offset=offset)
+    total = session.scalar(_dispatches(session, scope, select(func.count(Dispatch.id)),
+                                       project_id=project_id, on=on, check=False)) or 0
+    return shown, total
+
+
+class DispatchDates(NamedTuple):
+    start_date: date
+    end_date: date
+
+
+def dispatch_dates(*, session: Session, scope: Scope, project_id: int) -> list[DispatchDates]:
+    """When each visible dispatch of a project began and ended, in list order: what the
+    timeline and the active years need, without loading dispatches, experts and teams."""
+    query = _dispatches(session, scope, select(Dispatch.start_date, Dispatch.end_date),
+                        project_id=project_id).order_by(Dispatch.start_date, Dispatch.id)
+    return [DispatchDates(*row) for row in session.execute(query)]
+
+
+def latest_dispatches(*, session: Session, scope: Scope, project_id: int,
+                      limit: int) -> list[Dispatch]:
+    """The last `limit` dispatches of `list_dispatches`, newest first."""
+    return list(session.scalars(_dispatches(session, scope, select(Dispatch),
+                                            project_id=project_id)
+                                .order_by(Dispatch.start_date.desc(), Dispatch.id.desc())
+                                .limit(limit)))
 
 
 def to_out(session: Session, dispatch: Dispatch) -> DispatchOut:

@@ -55,6 +55,10 @@ class View:
     province: str | None = None
     batch: int | None = None
     baseline_year: int = DEFAULT_BASELINE
+    # The newest ledger date on or before `as_of`, when resolving the view already found it
+    # (`as_of` defaulted to it): the dashboard then need not ask again.
+    newest: date | None = None
+    newest_known: bool = False
 
 
 def year_before(day: date) -> date:
@@ -107,13 +111,16 @@ def resolve_view(*, session: Session, scope: Scope, as_of: date | None = None,
                  baseline_year: int = DEFAULT_BASELINE) -> View:
     """Defaults: `as_of` = the newest ledger date in view (today when there is none); the
     period = the five calendar months ending on `as_of`."""
+    newest, known = None, False
     if as_of is None:
-        as_of = newest_date(session=session, ids=project_ids(scope, province=province, batch=batch),
-                            as_of=today_beijing()) or today_beijing()
+        newest = newest_date(session=session, ids=project_ids(scope, province=province,
+                                                              batch=batch), as_of=today_beijing())
+        # the newest date on or before itself is itself; none before today, none before today
+        as_of, known = newest or today_beijing(), True
     end = period_end or as_of
     start = period_start or month_start(end, PERIOD_MONTHS - 1)
     return View(as_of=as_of, period_start=start, period_end=end, province=province, batch=batch,
-                baseline_year=baseline_year)
+                baseline_year=baseline_year, newest=newest, newest_known=known)
 
 
 def dashboard(*, session: Session, scope: Scope, view: View,
@@ -186,7 +193,8 @@ def dashboard(*, session: Session, scope: Scope, view: View,
             if row.value is not None and national:
                 row.met = row.value >= t.target if t.direction == "at_least" else row.value <= t.target
         out.append(row)
-    newest = newest_date(session=session, ids=ids, as_of=view.as_of)
+    newest = view.newest if view.newest_known else newest_date(session=session, ids=ids,
+                                                                 as_of=view.as_of)
     synthetic = bool(session.scalar(select(
         select(Milestone.id).where(Milestone.project_id.in_(ids), Milestone.synthetic.is_(True))
         .exists())) or session.scalar(select(

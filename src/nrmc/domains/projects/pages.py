@@ -50,7 +50,7 @@ def _dashboard_context(session: SessionDep, scope: Scope, project_id: int) -> di
                                     object_id=str(project.id), limit=20)
     host = hospitals.get(session=session, code=project.project_hospital_code)
     return {"project": detail, "host": host, "history": history, **_operations(session, scope, project.id),
-            "alliances": [alliances.to_out(session, a) for a in linked],
+            "alliances": alliances.to_outs(session, linked),
             "statuses": list(ProjectStatus), "can_write": _can_write(scope),
             "status_targets": status_rule.allowed_targets(session, scope, project),
             "status_visits": visits.list_visits(session=session, scope=scope, project_id=project.id),
@@ -74,7 +74,7 @@ TREND_SERIES = [("surgeries", "手术 surgeries"), ("outpatients", "门诊/10 ou
 def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
     """The operations panels: KPIs of the latest active year with year on year, yearly
     trends, experts on site per month, recent dispatches, technologies and site visits."""
-    dispatches = collaboration.list_dispatches(session=session, scope=scope, project_id=project_id)
+    dispatches = collaboration.dispatch_dates(session=session, scope=scope, project_id=project_id)
     years = ops_api.active_years(session, scope, project_id, dispatches)
     if not years:
         return {"ops": None}
@@ -93,7 +93,8 @@ def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
         "year": year, "report": report,
         "cards": KPI_CARDS, "years": years, "series": series,
         "timeline": ops_api.on_site_by_month(session, scope, project_id, dispatches),
-        "dispatches": [collaboration.to_out(session, d) for d in dispatches[-12:][::-1]],
+        "dispatches": [collaboration.to_out(session, d) for d in collaboration.latest_dispatches(
+            session=session, scope=scope, project_id=project_id, limit=12)],
         "dispatch_total": len(dispatches),
         "technologies": ledger.list_technologies(session=session, scope=scope,
                                                  project_id=project_id),

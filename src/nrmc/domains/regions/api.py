@@ -56,8 +56,7 @@ def child_stats(session: SessionDep, scope: ApiScope, code: str) -> list[RegionS
     children, _ = service.list_visible(session=session, scope=scope, parent=region.code)
     counts = hospitals.counts_by_region(session=session, scope=scope,
                                         codes_like=service.code_prefix(region))
-    parents = {r.code: r.parent_code for r in service.list_regions(
-        session=session, within=region.code)}
+    parents = service.parents_within(session=session, code=region.code)
     totals: dict[str, list[int]] = {c.code: [0, 0] for c in children}
     for place, (n, beds) in counts.items():
         node: str | None = place
@@ -115,9 +114,13 @@ def get_outflow(
     than NRMC_MIN_CELL_SIZE patients are withheld (null, `suppressed: true`), and so is the
     next-smallest cell where a total (all specialties, or the parent unit) would give a lone
     withheld cell back."""
-    found = outflow.rows(request.app.state.outflow, session, scope, level=level.value,
-                         specialty=specialty, year=year, within=within)
-    out = [OutflowRow(**r) for r in found]
+    cache = request.app.state.outflow
     if fmt != TableFormat.json:
-        return download(out, fmt, "outflow", columns=list(OutflowRow.model_fields))
-    return Page(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)
+        found = outflow.rows(cache, session, scope, level=level.value, specialty=specialty,
+                             year=year, within=within)
+        return download([OutflowRow(**r) for r in found], fmt, "outflow",
+                        columns=list(OutflowRow.model_fields))
+    # Only the page's rows become models: the county × specialty table is a quarter million.
+    shown, total = outflow.page(cache, session, scope, level=level.value, specialty=specialty,
+                                year=year, within=within, limit=limit, offset=offset)
+    return Page(items=[OutflowRow(**r) for r in shown], total=total, limit=limit, offset=offset)

@@ -89,7 +89,7 @@ def region_page(code: str, request: Request, session: SessionDep, user: PageUser
     return render(
         request, "regions/region.html", user, region=detail, children=children,
         centres=[projects.to_out(session, p) for p in centres],
-        alliances=[alliances.to_out(session, a) for a in found], hospitals=county_hospitals,
+        alliances=alliances.to_outs(session, found), hospitals=county_hospitals,
         has_map=has_map, map_rows=map_rows, flows=flows)
 
 

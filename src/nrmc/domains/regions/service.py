@@ -70,6 +70,13 @@ def list_regions(
     return list(session.scalars(query))
 
 
+def parents_within(*, session: Session, code: str) -> dict[str, str | None]:
+    """Code → parent code of every region in `code`'s province (two columns, not regions)."""
+    province = codes.province_of(get(session=session, code=code).code)
+    return dict(session.execute(select(Region.code, Region.parent_code).where(
+        Region.code.like(province[:2] + "%"))).tuples().all())
+
+
 def province_of(*, session: Session, code: str) -> Region:
     return get(session=session, code=codes.province_of(get(session=session, code=code).code))
 

@@ -1,7 +1,7 @@
 """ledger date indexes: a project's activities and trainees by date
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-02 09:50:00
 
 The programme dashboard asks for the newest ledger date of the projects in view and sums a
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

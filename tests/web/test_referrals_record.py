@@ -253,3 +253,28 @@ def test_the_inbox_makes_the_same_number_of_queries_for_more_rows(app, as_user, 
     # Each row's moves name the inbox's hospital (not the page address the layout also knows).
     assert f'name="hospital" value="{cast.jiuquan_hospital}"' in html
     assert many == few, f"{few} queries before, {many} after five more rows"
+
+
+def test_the_kpi_api_and_page_count_overdue_by_the_configured_deadlines(web_store, tmp_path, tokens,
+                                                                          cast):
+    """NRMC_REFERRAL_SLA_HOURS reaches the KPIs: the cast's unanswered routine request is not
+    overdue under 72 h and is under a deadline of a few seconds."""
+    import time as clock
+
+    from fastapi.testclient import TestClient
+
+    from nrmc.config import Settings
+    from nrmc.web import create_app
+
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    path = f"/api/v1/projects/{cast.jiuquan_project}/kpis"
+    counts = {}
+    for name, sla in (("default", "emergency=2,urgent=24,routine=72"),
+                      ("strict", "emergency=0.0005,urgent=0.0005,routine=0.0005")):
+        app = create_app(Settings(home=tmp_path / name, env="test", referral_sla_hours=sla,
+                                  read_cache_entries=0), engine=web_store[0])
+        with TestClient(app) as client:
+            if name == "strict":
+                clock.sleep(2)  # past 1.8 s
+            counts[name] = client.get(path, headers=headers).json()["kpis"]["referrals_overdue"]
+    assert counts["strict"] > counts["default"]

@@ -190,6 +190,15 @@ async def client_source(request: Request) -> str:
 SourceDep = Annotated[str, Depends(client_source)]
 
 
+async def referral_sla(request: Request) -> dict[str, float]:
+    """Answer deadlines by urgency, hours (NRMC_REFERRAL_SLA_HOURS), for KPIs and inboxes."""
+    sla: dict[str, float] = request.app.state.settings.referral_sla
+    return sla
+
+
+SlaDep = Annotated[dict[str, float], Depends(referral_sla)]
+
+
 # --- scoped lookups: the object in the path, or 404 when missing or outside the scope ----------
 
 async def current_project(project_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,

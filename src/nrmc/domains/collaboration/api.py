@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from ...core.enums import MonthStatus
 from ...core.inputs import today_beijing
-from ...web.deps import ApiScope, SessionDep
+from ...web.deps import ApiScope, SessionDep, SlaDep
 from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, DbId, FormatQuery, Limit, Offset, Page, TableFormat, download
+from ..referrals.deadlines import DEFAULT_SLA, Sla
 from ..users.scope import Scope
 from . import kpis, ledger, periods, review, service, visits
 from .periods import PeriodKind
@@ -58,12 +59,14 @@ def active_years(session: Session, scope: Scope, project_id: int,
     return list(range(first, min(last, today_beijing().year) + 1))
 
 
-def kpi_report(session: Session, scope: Scope, project_id: int, year: int | None) -> KpiReport:
+def kpi_report(session: Session, scope: Scope, project_id: int, year: int | None,
+               sla: Sla = DEFAULT_SLA) -> KpiReport:
     if year is None:
-        figures = kpis.project_kpis(session=session, scope=scope, project_id=project_id)
+        figures = kpis.project_kpis(session=session, scope=scope, project_id=project_id,
+                                    sla_hours=sla)
         return KpiReport(year=None, kpis=figures, year_on_year=None)
     both = kpis.project_kpis_by_year(session=session, scope=scope, project_id=project_id,
-                                     years=(year - 1, year))
+                                     years=(year - 1, year), sla_hours=sla)
     return KpiReport(year=year, kpis=both[year], year_on_year=change(both[year], both[year - 1]))
 
 
@@ -89,9 +92,10 @@ def on_site_by_month(session: Session, scope: Scope, project_id: int,
 
 @router.get("/kpis", response_model=KpiReport)
 @cached_read
-def get_kpis(project_id: DbId, session: SessionDep, scope: ApiScope, year: Year = None) -> KpiReport:
+def get_kpis(project_id: DbId, session: SessionDep, scope: ApiScope, sla: SlaDep,
+             year: Year = None) -> KpiReport:
     """KPIs for `year` with year on year, or for all time without `year`."""
-    return kpi_report(session, scope, project_id, year)
+    return kpi_report(session, scope, project_id, year, sla)
 
 
 class MonthState(BaseModel):
@@ -116,12 +120,13 @@ class PeriodReport(BaseModel):
     reviewed_months: int
 
 
-def period_report(session: Session, scope: Scope, project_id: int, period: periods.Period) -> PeriodReport:
+def period_report(session: Session, scope: Scope, project_id: int, period: periods.Period,
+                  sla: Sla = DEFAULT_SLA) -> PeriodReport:
     before = period.year_before()
     rows = kpis.load_ledger(session=session, scope=scope, project_id=project_id,
                             start=before.start, end=period.end)
-    now_kpis = kpis.kpis_of(rows, project_id, period.start, period.end)
-    then_kpis = kpis.kpis_of(rows, project_id, before.start, before.end)
+    now_kpis = kpis.kpis_of(rows, project_id, period.start, period.end, sla_hours=sla)
+    then_kpis = kpis.kpis_of(rows, project_id, before.start, before.end, sla_hours=sla)
     states = review.states(session, project_id, review.months_between(period.start, period.end)[:240])
     months = [MonthState(month=s.month, status=s.status) for s in states.values()]
     return PeriodReport(
@@ -135,7 +140,7 @@ def period_report(session: Session, scope: Scope, project_id: int, period: perio
             responses={409: {"description": "the parameters do not make a period"}})
 @cached_read
 def get_kpis_for_period(
-    project_id: DbId, session: SessionDep, scope: ApiScope,
+    project_id: DbId, session: SessionDep, scope: ApiScope, sla: SlaDep,
     period: PeriodKind = PeriodKind.year, year: Annotated[int | None, Query(ge=2019, le=2100)] = None,
     month: Annotated[int | None, Query(ge=1, le=12)] = None,
     quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
@@ -145,15 +150,17 @@ def get_kpis_for_period(
     range (`start`, `end`), compared with the same dates a year before; `months` says which
     months of the period the province has reviewed."""
     chosen = periods.resolve(period, year=year, month=month, quarter=quarter, start=start, end=end)
-    return period_report(session, scope, project_id, chosen)
+    return period_report(session, scope, project_id, chosen, sla)
 
 
 @router.get("/kpis/trend", response_model=list[ProjectKpis])
 @cached_read
-def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope) -> list[ProjectKpis]:
+def get_kpi_trend(project_id: DbId, session: SessionDep, scope: ApiScope,
+                  sla: SlaDep) -> list[ProjectKpis]:
     """KPIs for each calendar year the project had experts on site."""
     by_year = kpis.project_kpis_by_year(session=session, scope=scope, project_id=project_id,
-                                        years=active_years(session, scope, project_id))
+                                        years=active_years(session, scope, project_id),
+                                        sla_hours=sla)
     return list(by_year.values())
 
 

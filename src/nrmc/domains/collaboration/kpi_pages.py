@@ -50,7 +50,8 @@ def kpi_page(
         chosen = periods.resolve(period, year=year, month=month, quarter=quarter, start=start, end=end)
     except Conflict as exc:
         problem, chosen = str(exc), periods.resolve(PeriodKind.year)
-    report = api.period_report(session, scope, project_id, chosen)
+    report = api.period_report(session, scope, project_id, chosen,
+                               request.app.state.settings.referral_sla)
     return render(request, "ledger/kpis.html", user, project=project, report=report, rows=ROWS,
                   problem=problem, choice={"period": chosen.kind.value, "year": chosen.start.year,
                                            "month": chosen.start.month,

@@ -20,6 +20,7 @@ from ..collaboration import kpis, ledger, visits
 from ..collaboration import service as collaboration
 from ..collaboration.access import may_record
 from ..hospitals import service as hospitals
+from ..referrals.deadlines import DEFAULT_SLA, Sla
 from ..users.scope import Scope
 from . import service
 from . import status as status_rule
@@ -42,14 +43,16 @@ def project_list(request: Request, session: SessionDep, user: PageUser,
                   projects=[service.to_out(session, p) for p in found])
 
 
-def _dashboard_context(session: SessionDep, scope: Scope, project_id: int) -> dict:
+def _dashboard_context(session: SessionDep, scope: Scope, project_id: int,
+                       sla: Sla = DEFAULT_SLA) -> dict:
     project = service.get_visible(session=session, scope=scope, project_id=project_id)
     detail = service.to_detail(session, project)
     linked, _ = alliances.list_visible(session=session, scope=scope, project_id=project.id)
     history, _ = audit.list_visible(session=session, scope=scope, object_type="project",
                                     object_id=str(project.id), limit=20)
     host = hospitals.get(session=session, code=project.project_hospital_code)
-    return {"project": detail, "host": host, "history": history, **_operations(session, scope, project.id),
+    return {"project": detail, "host": host, "history": history,
+            **_operations(session, scope, project.id, sla),
             "alliances": alliances.to_outs(session, linked),
             "statuses": list(ProjectStatus), "can_write": _can_write(scope),
             "status_targets": status_rule.allowed_targets(session, scope, project),
@@ -71,7 +74,8 @@ TREND_SERIES = [("surgeries", "手术 surgeries"), ("outpatients", "门诊/10 ou
                 ("referrals_down", "下转 down")]
 
 
-def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
+def _operations(session: SessionDep, scope: Scope, project_id: int,
+                sla: Sla = DEFAULT_SLA) -> dict:
     """The operations panels: KPIs of the latest active year with year on year, yearly
     trends, experts on site per month, recent dispatches, technologies and site visits."""
     dispatches = collaboration.dispatch_dates(session=session, scope=scope, project_id=project_id)
@@ -82,7 +86,7 @@ def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
     # One KPI computation per year serves the trend and the year-on-year cards.
     wanted = sorted({*years, year - 1})
     by_year = kpis.project_kpis_by_year(session=session, scope=scope, project_id=project_id,
-                                        years=wanted)
+                                        years=wanted, sla_hours=sla)
     trend = [by_year[y] for y in years]
     series = [{"name": label, "data": [
         (getattr(k, field) or 0) / (10 if field == "outpatients" else 1) for k in trend]}
@@ -107,7 +111,8 @@ def _operations(session: SessionDep, scope: Scope, project_id: int) -> dict:
 @cached_read
 def dashboard(project_id: DbId, request: Request, session: SessionDep,
               user: PageUser) -> HTMLResponse:
-    context = _dashboard_context(session, Scope.for_user(user), project_id)
+    context = _dashboard_context(session, Scope.for_user(user), project_id,
+                                 request.app.state.settings.referral_sla)
     return render(request, "projects/dashboard.html", user, **context)
 
 
@@ -129,11 +134,11 @@ def change_status(
                        source=source, visit_id=visit, reason=reason.strip())
     except (Forbidden, Conflict) as exc:
         session.rollback()
-        context = _dashboard_context(session, scope, project_id)
+        context = _dashboard_context(session, scope, project_id, request.app.state.settings.referral_sla)
         # htmx swaps only 2xx answers: the panel with the refusal comes back as 200 to htmx.
         code = 409 if isinstance(exc, Conflict) else 403
         return render(request, "projects/_status.html", user, status_error=str(exc),
                       status_code=200 if request.headers.get("hx-request") else code, **context)
     session.commit()
-    context = _dashboard_context(session, scope, project_id)
+    context = _dashboard_context(session, scope, project_id, request.app.state.settings.referral_sla)
     return render(request, "projects/_status.html", user, saved=True, **context)

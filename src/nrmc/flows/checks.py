@@ -1,18 +1,21 @@
-"""Every row check of a discharge file as one DuckDB query over an Arrow batch.
+"""Every row check of a discharge file, vectorised over an Arrow batch.
 
 The checks, their order and their wording are the contract of ``nrmc flows ingest``
-(docs/flows.md): a row fails a check when the condition below holds, a bad row is reported once
-per failed check, in this order. They used to run in pandas column by column; as SQL they run
-vectorised on every core, and the typed, stored form of each good row comes out of the same
-query. The text rules follow the pandas ones they replace, character for character (tested
-against them in tests/flows/test_checks.py):
+(docs/flows.md): a row fails a check when the condition holds, and a bad row is reported once
+per failed check, in :data:`CHECKS` order. They used to run in pandas, column by column, on
+Python strings. Here most columns hold few distinct values (dates, ages, codes), so each
+column is dictionary-encoded by Arrow and each *distinct* value is parsed once — by DuckDB
+macros that follow the pandas rules — and the verdicts are gathered back to the rows with
+NumPy. Only ``record_id``, ``patient_id`` and ``total_cost`` are handled row by row.
+
+The text rules follow the pandas ones they replace (compared in tests/flows/test_checks.py):
 
 * every value is stripped of what Python's ``str.strip`` removes (29 whitespace characters, the
   ideographic space U+3000 among them), not only ASCII spaces;
 * a number is what ``pandas.to_numeric`` reads: optional sign, digits with at most one point, an
   optional exponent, or inf/infinity; not ``nan``, ``1_000`` or ``+-1``, which DuckDB alone accepts;
 * a date is ``YYYY-M-D`` with a four-digit year (one or two digits for month and day, as
-  ``pandas.to_datetime(format="%Y-%m-%d")`` reads it) from year 1 on;
+  ``pandas.to_datetime(format="%Y-%m-%d")`` reads it), from year 1 on;
 * codes are upper-cased as ``str.upper`` does, including the characters it expands (ß → SS,
   ligatures such as ﬁ → FI), which DuckDB's ``upper`` keeps.
 """
@@ -22,23 +25,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .schema import (
     ADMISSION_ROUTES,
     DISCHARGE_ROUTES,
     ICD10_PATTERN,
-    INPUT_COLUMNS,
     MAX_AGE,
     SEX_CODES,
     SPECIALTIES,
+    STORED_SCHEMA,
     SURGERY_LEVELS,
     TCM_CODE_PATTERN,
     SpecialtyRule,
     specialty_sql,
 )
 
-#: What ``str.strip()`` removes, as DuckDB ``chr()`` calls (some are control characters).
+#: What ``str.strip()`` removes.
 PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 #: Non-ASCII characters whose ``str.upper()`` is plain ASCII (DuckDB's ``upper`` leaves them).
 _ASCII_UPPER = {c: c.upper() for c in map(chr, range(128, 0x10000))
@@ -46,27 +51,21 @@ _ASCII_UPPER = {c: c.upper() for c in map(chr, range(128, 0x10000))
 _NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)"
 
 
-def _literal(text: str) -> str:
+def _chr(text: str) -> str:
     return "(" + " || ".join(f"chr({ord(c)})" for c in text) + ")"
 
 
-def _set(values: frozenset[int] | frozenset[str]) -> str:
-    return ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in sorted(values))
-
-
 MACROS = f"""
-CREATE OR REPLACE MACRO py_strip(s) AS trim(coalesce(s, ''), {_literal(PY_WHITESPACE)});
 CREATE OR REPLACE MACRO py_upper(s) AS CASE WHEN strlen(s) = length(s) THEN upper(s) ELSE upper(
     {"".join("replace(" for _ in _ASCII_UPPER)}s{"".join(
-        f", {_literal(k)}, '{v}')" for k, v in _ASCII_UPPER.items())}) END;
+        f", {_chr(k)}, '{v}')" for k, v in _ASCII_UPPER.items())}) END;
 CREATE OR REPLACE MACRO py_number(s) AS CASE
-    WHEN ltrim(s, '0123456789.') = '' THEN TRY_CAST(s AS DOUBLE)
+    WHEN s[1] BETWEEN '0' AND '9' AND s[-1] BETWEEN '0' AND '9' AND NOT contains(s, '_')
+    THEN TRY_CAST(s AS DOUBLE)
     WHEN regexp_full_match(s, '{_NUMBER}') THEN TRY_CAST(s AS DOUBLE) END;
-CREATE OR REPLACE MACRO py_whole(v) AS CASE WHEN v = floor(v) THEN v END;
 CREATE OR REPLACE MACRO py_date(s) AS CASE
     WHEN s[5] = '-' AND s[1] BETWEEN '0' AND '9' AND strlen(s) <= 10
     THEN TRY_STRPTIME(s, '%Y-%m-%d')::DATE END;
-CREATE OR REPLACE MACRO after_year_0(d) AS CASE WHEN year(d) >= 1 THEN d END;
 """
 
 
@@ -74,116 +73,214 @@ CREATE OR REPLACE MACRO after_year_0(d) AS CASE WHEN year(d) >= 1 THEN d END;
 class Check:
     column: str
     reason: str
-    fails: str  # SQL over the parsed columns, TRUE when the row fails
 
 
-def _not(ok: str) -> str:
-    return f"NOT coalesce({ok}, FALSE)"
+def _one_of(values: frozenset[int]) -> str:
+    return f"is not one of {sorted(values)}"
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("record_id", "is empty", "record_id = ''"),
-    Check("record_id", "is longer than 64 characters", "length(record_id) > 64"),
-    Check("patient_id", "is empty", "patient_id = ''"),
-    Check("patient_id", "is longer than 64 characters", "length(patient_id) > 64"),
-    Check("residence_code", "is not a known county (finest division) code", "NOT _residence"),
-    Check("hospital_code", "is not a registered hospital with a known division",
-          "hospital_region_code IS NULL"),
-    Check("admission_date", "is not an ISO date (YYYY-MM-DD)", "admission_date IS NULL"),
-    Check("discharge_date", "is not an ISO date (YYYY-MM-DD)", "discharge_date IS NULL"),
-    Check("discharge_date", "is before admission_date",
-          "coalesce(discharge_date < admission_date, FALSE)"),
-    Check("age", f"is not a whole number of years 0–{MAX_AGE}", _not(f"age BETWEEN 0 AND {MAX_AGE}")),
-    *(Check(column, f"is not one of {sorted(allowed)}", _not(f"{column} IN ({_set(allowed)})"))
-      for column, allowed in (("sex", SEX_CODES), ("surgery_level", SURGERY_LEVELS),
-                              ("admission_route", ADMISSION_ROUTES),
-                              ("discharge_route", DISCHARGE_ROUTES))),
-    Check("principal_diagnosis", "is not an ICD-10 code (e.g. I21.0)",
-          _not(f"regexp_matches(principal_diagnosis, '{ICD10_PATTERN.pattern}')")),
-    Check("specialty", "is not a known specialty",
-          f"specialty <> '' AND specialty NOT IN ({_set(SPECIALTIES)})"),
+    Check("record_id", "is empty"),
+    Check("record_id", "is longer than 64 characters"),
+    Check("patient_id", "is empty"),
+    Check("patient_id", "is longer than 64 characters"),
+    Check("residence_code", "is not a known county (finest division) code"),
+    Check("hospital_code", "is not a registered hospital with a known division"),
+    Check("admission_date", "is not an ISO date (YYYY-MM-DD)"),
+    Check("discharge_date", "is not an ISO date (YYYY-MM-DD)"),
+    Check("discharge_date", "is before admission_date"),
+    Check("age", f"is not a whole number of years 0–{MAX_AGE}"),
+    Check("sex", _one_of(SEX_CODES)),
+    Check("surgery_level", _one_of(SURGERY_LEVELS)),
+    Check("admission_route", _one_of(ADMISSION_ROUTES)),
+    Check("discharge_route", _one_of(DISCHARGE_ROUTES)),
+    Check("principal_diagnosis", "is not an ICD-10 code (e.g. I21.0)"),
+    Check("specialty", "is not a known specialty"),
     Check("tcm_diagnosis",
-          "is not a GB/T 15657 TCM disease or syndrome code (e.g. BNG010, A03.06.01)",
-          f"tcm_diagnosis <> '' AND NOT regexp_matches(tcm_diagnosis, '{TCM_CODE_PATTERN.pattern}')"),
-    Check("total_cost", "is not a non-negative amount in yuan", _not("total_cost >= 0")),
+          "is not a GB/T 15657 TCM disease or syndrome code (e.g. BNG010, A03.06.01)"),
+    Check("total_cost", "is not a non-negative amount in yuan"),
 )
-
-_TEXT = ("record_id", "patient_id", "residence_code", "hospital_code", "specialty")
-_CODES = ("principal_diagnosis", "tcm_diagnosis")
-_WHOLE = ("age", "sex", "surgery_level", "admission_route", "discharge_route")
-
-
-def _parsed(present: set[str]) -> str:
-    """The columns of ``batch`` stripped and parsed (a missing optional column reads blank)."""
-    def raw(column: str) -> str:
-        return f'py_strip("{column}")' if column in present else "''"
-
-    cols = [f"{raw(c)} AS {c}" for c in _TEXT]
-    cols += [f"py_upper({raw(c)}) AS {c}" for c in _CODES]
-    cols += [f"py_date({raw(c)}) AS {c}" for c in ("admission_date", "discharge_date")]
-    cols += [f"py_whole(py_number({raw(c)})) AS {c}" for c in _WHOLE]
-    cols.append(f"py_number({raw('total_cost')}) AS total_cost")
-    return ", ".join(["_row", *cols])
-
-
-def check_query(present: set[str]) -> str:
-    """SELECT over the registered Arrow batch ``batch`` (input columns as text plus ``_row``)
-    and the reference tables: ``_row``, the stored columns, ``_bad`` (bit i set when
-    ``CHECKS[i]`` fails) and ``_rule`` (how the specialty was decided)."""
-    bits = " | ".join(f"(CASE WHEN {c.fails} THEN {1 << i} ELSE 0 END)"
-                      for i, c in enumerate(CHECKS))
-    rule = (f"CASE WHEN specialty <> '' THEN '{SpecialtyRule.stated}' "
-            f"WHEN tcm_diagnosis <> '' THEN '{SpecialtyRule.tcm_code}' "
-            f"WHEN _tcm_hospital THEN '{SpecialtyRule.tcm_hospital}' "
-            f"ELSE '{SpecialtyRule.icd10}' END")
-    return f"""
-    WITH parsed AS (SELECT {_parsed(present)} FROM batch),
-    joined AS (
-        SELECT p.* REPLACE (after_year_0(admission_date) AS admission_date,
-                            after_year_0(discharge_date) AS discharge_date),
-            h.region AS hospital_region_code, coalesce(h.tcm, FALSE) AS _tcm_hospital,
-            r.code IS NOT NULL AS _residence
-        FROM parsed p
-        LEFT JOIN ref_hospital h ON h.code = p.hospital_code
-        LEFT JOIN ref_residence r ON r.code = p.residence_code
-    ),
-    flagged AS (SELECT *, {bits} AS _bad, {rule} AS _rule FROM joined)
-    SELECT _row, _bad, _rule,
-        record_id, patient_id, residence_code, hospital_code, admission_date, discharge_date,
-        TRY_CAST(age AS SMALLINT) AS age, TRY_CAST(sex AS TINYINT) AS sex,
-        principal_diagnosis,
-        CASE _rule WHEN '{SpecialtyRule.stated}' THEN specialty
-            WHEN '{SpecialtyRule.icd10}' THEN {specialty_sql("principal_diagnosis", "age")}
-            ELSE 'tcm' END AS specialty,
-        TRY_CAST(surgery_level AS TINYINT) AS surgery_level,
-        TRY_CAST(admission_route AS TINYINT) AS admission_route,
-        TRY_CAST(discharge_route AS TINYINT) AS discharge_route,
-        total_cost, hospital_region_code,
-        TRY_CAST(year(discharge_date) AS SMALLINT) AS year
-    FROM flagged
-    """
-
-
-def prepare(con: duckdb.DuckDBPyConnection, residences: frozenset[str],
-            hospital_region: dict[str, str], tcm_hospitals: frozenset[str]) -> None:
-    """Define the parsing macros and load the reference tables a batch is checked against."""
-    con.execute(MACROS)
-    codes = sorted(hospital_region)
-    tables = {
-        "ref_hospital": pa.table({"code": pa.array(codes, pa.string()),
-                                  "region": pa.array([hospital_region[c] for c in codes], pa.string()),
-                                  "tcm": pa.array([c in tcm_hospitals for c in codes], pa.bool_())}),
-        "ref_residence": pa.table({"code": pa.array(sorted(residences), pa.string())}),
-    }
-    for name, table in tables.items():
-        con.register("_ref", table)
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _ref")
-        con.unregister("_ref")
+_WHOLE = {"age": None, "sex": SEX_CODES, "surgery_level": SURGERY_LEVELS,
+          "admission_route": ADMISSION_ROUTES, "discharge_route": DISCHARGE_ROUTES}
+RULES = (SpecialtyRule.stated, SpecialtyRule.tcm_code, SpecialtyRule.tcm_hospital,
+         SpecialtyRule.icd10)
+_EPOCH_NAT = np.iinfo(np.int32).min  # "no date" in day numbers
 
 
 def failed(bits: int) -> list[Check]:
-    """The checks a row's ``_bad`` bits name, in check order."""
+    """The checks a row's bits name, in check order."""
     return [c for i, c in enumerate(CHECKS) if bits >> i & 1]
 
 
-assert {c.column for c in CHECKS} <= set(INPUT_COLUMNS)
+@dataclass(frozen=True)
+class Reference:
+    """The registry a batch is checked against, as Arrow arrays for ``index_in``."""
+
+    residences: pa.Array
+    hospital_codes: pa.Array
+    hospital_regions: pa.Array
+    tcm_hospital: np.ndarray
+
+    @classmethod
+    def of(cls, residences: frozenset[str], hospital_region: dict[str, str],
+           tcm_hospitals: frozenset[str]) -> Reference:
+        codes = sorted(hospital_region)
+        return cls(pa.array(sorted(residences), pa.string()), pa.array(codes, pa.string()),
+                   pa.array([hospital_region[c] for c in codes], pa.string()),
+                   np.array([c in tcm_hospitals for c in codes] + [False]))
+
+
+@dataclass
+class Column:
+    """One input column of a batch: its distinct (stripped) values and each row's index."""
+
+    values: pa.Array
+    index: np.ndarray
+
+    @classmethod
+    def of(cls, batch: pa.Table, name: str) -> Column:
+        if name not in batch.column_names:
+            return cls(pa.array([""], pa.string()), np.zeros(batch.num_rows, np.int32))
+        encoded = pc.dictionary_encode(strip(batch[name])).combine_chunks()
+        return cls(encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False))
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value[self.index]
+
+
+def strip(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Text as ``str.strip`` leaves it; nulls (Parquet) read as blank."""
+    return pc.utf8_trim(pc.fill_null(column, ""), characters=PY_WHITESPACE)
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, values: pa.Array) -> dict[str, np.ndarray]:
+    con.register("value_list", pa.table({"v": values}))
+    try:
+        out = con.sql(f"SELECT {sql} FROM value_list").to_arrow_table()
+    finally:
+        con.unregister("value_list")
+    return {name: out[name].to_numpy() for name in out.column_names}
+
+
+@dataclass
+class Checked:
+    """A checked batch: each row's failed-check bits and, for the good rows, the stored
+    columns (``patient_id`` still raw) with ``_rule``."""
+
+    bad: np.ndarray
+    good: pa.Table
+
+
+def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference) -> Checked:
+    """Run every check on ``batch`` (all-text input columns) and type its good rows."""
+    n = batch.num_rows
+    col = {name: Column.of(batch, name) for name in (
+        "residence_code", "hospital_code", "admission_date", "discharge_date", *_WHOLE,
+        "principal_diagnosis", "specialty", "tcm_diagnosis")}
+    ids = {name: strip(batch[name]) if name in batch.column_names else pa.nulls(n, pa.string())
+           for name in ("record_id", "patient_id")}
+    bits = np.zeros(n, np.int32)
+
+    def fail(i: int, mask: np.ndarray) -> None:
+        bits[mask] |= 1 << i
+
+    for i, name in ((0, "record_id"), (2, "patient_id")):
+        length = pc.utf8_length(pc.fill_null(ids[name], "")).to_numpy(zero_copy_only=False)
+        fail(i, length == 0)
+        fail(i + 1, length > 64)
+    residence = col["residence_code"]
+    fail(4, residence.rows(~pc.is_in(residence.values, value_set=ref.residences)
+                            .to_numpy(zero_copy_only=False)))
+    hospital = col["hospital_code"]
+    at = pc.index_in(hospital.values, value_set=ref.hospital_codes)
+    hospital_known = at.is_valid().to_numpy(zero_copy_only=False)
+    fail(5, ~hospital.rows(hospital_known))
+    days = {}
+    for i, name in ((6, "admission_date"), (7, "discharge_date")):
+        parsed = _query(con, "coalesce(CASE WHEN year(py_date(v)) >= 1 THEN "
+                             f"(py_date(v) - DATE '1970-01-01')::INTEGER END, {_EPOCH_NAT}) AS d", col[name].values)
+        days[name] = col[name].rows(parsed["d"].astype(np.int32))
+        fail(i, days[name] == _EPOCH_NAT)
+    dated = (days["admission_date"] != _EPOCH_NAT) & (days["discharge_date"] != _EPOCH_NAT)
+    fail(8, dated & (days["discharge_date"] < days["admission_date"]))
+    whole = {}
+    for i, (name, allowed) in enumerate(_WHOLE.items(), start=9):
+        value = _query(con, "coalesce(CASE WHEN py_number(v) = floor(py_number(v)) "
+                            "THEN py_number(v) END, 'nan'::DOUBLE) AS x", col[name].values)["x"]
+        ok = (value >= 0) & (value <= MAX_AGE) if allowed is None else np.isin(value, list(allowed))
+        fail(i, col[name].rows(~ok))
+        whole[name] = col[name].rows(np.nan_to_num(value, nan=-1.0, posinf=-1.0, neginf=-1.0))
+    dx = col["principal_diagnosis"]
+    codes = _query(con, f"""py_upper(v) AS upper,
+        coalesce(regexp_matches(py_upper(v), '{ICD10_PATTERN.pattern}'), FALSE) AS ok,
+        {specialty_sql("py_upper(v)", "60")} AS adult,
+        {specialty_sql("py_upper(v)", "0")} AS child""", dx.values)
+    fail(14, dx.rows(~codes["ok"]))
+    stated = col["specialty"]
+    stated_text = stated.values.to_numpy(zero_copy_only=False).astype(object)
+    stated_ok = np.array([v == "" or v in SPECIALTIES for v in stated_text], dtype=bool)
+    fail(15, stated.rows(~stated_ok))
+    tcm = col["tcm_diagnosis"]
+    tcm_codes = _query(con, f"""py_upper(v) = '' AS blank,
+        coalesce(regexp_matches(py_upper(v), '{TCM_CODE_PATTERN.pattern}'), FALSE) AS ok""",
+                       tcm.values)
+    fail(16, tcm.rows(~(tcm_codes["blank"] | tcm_codes["ok"])))
+    cost = _cost(con, batch)
+    fail(17, ~(cost >= 0))
+
+    good = bits == 0
+    if not good.any():
+        return Checked(bits, pa.table({}))
+    take = np.flatnonzero(good)
+    rule = np.select(
+        [stated.rows(stated_text != "")[take], tcm.rows(~tcm_codes["blank"])[take],
+         hospital.rows(ref.tcm_hospital[at.fill_null(len(ref.hospital_codes)).to_numpy()])[take]],
+        [0, 1, 2], 3).astype(np.int8)
+    young = whole["age"][take] < 15
+    derived = np.where(young, dx.rows(codes["child"])[take], dx.rows(codes["adult"])[take])
+    specialty = np.where(rule == 0, stated.rows(stated_text)[take],
+                         np.where(rule == 3, derived, "tcm"))
+
+    def coded(column: Column, values: pa.Array) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(column.index[take]), values)
+
+    def date(name: str) -> pa.Array:
+        return pa.array(days[name][take], pa.int32()).cast(pa.date32())
+
+    discharged = date("discharge_date")
+    regions = pa.DictionaryArray.from_arrays(
+        pa.array(at.fill_null(0).to_numpy()[hospital.index[take]]), ref.hospital_regions)
+    columns = {
+        "record_id": ids["record_id"].take(take),
+        "patient_id": ids["patient_id"].take(take),
+        "residence_code": coded(residence, residence.values),
+        "hospital_code": coded(hospital, hospital.values),
+        "admission_date": date("admission_date"),
+        "discharge_date": discharged,
+        "age": pa.array(whole["age"][take].astype(np.int16)),
+        "sex": pa.array(whole["sex"][take].astype(np.int8)),
+        "principal_diagnosis": coded(dx, pa.array(codes["upper"], pa.string())),
+        "specialty": pa.array(specialty, pa.string()),
+        "surgery_level": pa.array(whole["surgery_level"][take].astype(np.int8)),
+        "admission_route": pa.array(whole["admission_route"][take].astype(np.int8)),
+        "discharge_route": pa.array(whole["discharge_route"][take].astype(np.int8)),
+        "total_cost": pa.array(cost[take]),
+        "hospital_region_code": regions,
+        "year": pc.year(discharged).cast(pa.int16()),
+        "_rule": pa.DictionaryArray.from_arrays(pa.array(rule), pa.array(RULES, pa.string())),
+    }
+    assert list(columns)[:-1] == STORED_SCHEMA.names
+    return Checked(bits, pa.table(columns))
+
+
+def _cost(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> np.ndarray:
+    """``total_cost`` row by row (amounts are nearly all distinct); NaN where unreadable."""
+    if "total_cost" not in batch.column_names:
+        return np.full(batch.num_rows, np.nan)
+    return _query(con, "coalesce(py_number(v), 'nan'::DOUBLE) AS x",
+                  strip(batch["total_cost"]).combine_chunks())["x"]
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the parsing macros on ``con``."""
+    con.execute(MACROS)

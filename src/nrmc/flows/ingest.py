@@ -175,17 +175,16 @@ def _total_rows(path: Path) -> int | None:
     return None
 
 
-def _problems(batch: pa.Table, checked: pa.Table, bad: pa.Array, *, file: str, first_row: int,
+def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
               rejected: dict[int, dict[str, Any]]) -> list[RowProblem]:
     """One RowProblem per failed check of each bad row (row order, then check order), with the
     value as given; the bad rows as given go to ``rejected`` (by row) for the reject file."""
-    flagged = checked.filter(bad).select(["_row", "_bad"]).sort_by("_row").to_pydict()
     frame = batch.to_pandas().astype("string")
     given = frame.reindex(columns=INPUT_COLUMNS, fill_value="").fillna("")
     found = []
-    for row, bits in zip(flagged["_row"], flagged["_bad"], strict=True):
-        i = row - first_row
-        for check in checks.failed(bits):
+    for i in np.flatnonzero(bits).tolist():
+        row = first_row + i
+        for check in checks.failed(int(bits[i])):
             value = given[check.column].iloc[i]
             found.append(RowProblem(file, row, check.column, f"{value!r} {check.reason}"))
         rejected[row] = frame.iloc[i].to_dict()
@@ -236,11 +235,12 @@ def ingest(
         rejected: dict[tuple[int, int], dict[str, Any]] = {}
         con = _connect(load.staging / "spill")
         try:
-            checks.prepare(con, ref.residences, ref.hospital_region, ref.tcm_hospitals)
+            checks.prepare(con)
+            arrays = checks.Reference.of(ref.residences, ref.hospital_region, ref.tcm_hospitals)
             with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer:
                 for file_no, path in enumerate(map(Path, paths)):
                     summary.rows_read += _stage_file(
-                        path, file_no, con=con, writer=writer, key=pseudonym_key,
+                        path, file_no, con=con, ref=arrays, writer=writer, key=pseudonym_key,
                         incoming=incoming, summary=summary, rejected=rejected, progress=progress)
             store._checkpoint("validated")
             publish(con, load, incoming, names, summary, rejected)
@@ -258,6 +258,7 @@ def ingest(
 
 
 def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
+                ref: checks.Reference,
                 writer: ThreadPoolExecutor, key: str, incoming: Path, summary: IngestSummary,
                 rejected: dict[tuple[int, int], dict[str, Any]],
                 progress: Progress | None) -> int:
@@ -265,24 +266,18 @@ def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
     total, done, part = _total_rows(path), 0, 0
     position = [0]
     size = path.stat().st_size if path.exists() else 0
-    query: str | None = None
     staging: deque[Future[None]] = deque()
     for batch in _read_ahead(_batches(path, position)):
-        if query is None:
-            query = checks.check_query(set(batch.column_names))
-        rows = np.arange(done + 1, done + batch.num_rows + 1, dtype=np.int64)
-        con.register("batch", batch.append_column("_row", pa.array(rows)))
-        checked = con.sql(query).to_arrow_table()
-        con.unregister("batch")
-        bad = pc.not_equal(checked["_bad"], 0)
-        if pc.any(bad).as_py():
+        checked = checks.check_batch(con, batch, ref)
+        if checked.bad.any():
             found: dict[int, dict[str, Any]] = {}
-            summary.problems.extend(_problems(batch, checked, bad, file=str(path),
+            summary.problems.extend(_problems(batch, checked.bad, file=str(path),
                                               first_row=done + 1, rejected=found))
             rejected.update({(file_no, row): given for row, given in found.items()})
-            checked = checked.filter(pc.invert(bad))
-        good = checked.drop_columns(["_bad"])
+        good = checked.good
         if len(good):
+            rows = np.flatnonzero(checked.bad == 0).astype(np.int64) + done + 1
+            good = good.append_column("_row", pa.array(rows))
             staging.append(writer.submit(_stage, good, key, file_no, part, incoming))
             part += 1
         while len(staging) > 1 or (staging and staging[0].done()):

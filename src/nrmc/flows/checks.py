@@ -100,6 +100,10 @@ CHECKS: tuple[Check, ...] = (
           "is not a GB/T 15657 TCM disease or syndrome code (e.g. BNG010, A03.06.01)"),
     Check("total_cost", "is not a non-negative amount in yuan"),
 )
+#: Columns with few distinct values, which the CSV reader hands over dictionary-encoded.
+FEW_VALUES = frozenset({"residence_code", "hospital_code", "admission_date", "discharge_date",
+                        "age", "sex", "principal_diagnosis", "specialty", "surgery_level",
+                        "admission_route", "discharge_route", "tcm_diagnosis"})
 _WHOLE = {"age": None, "sex": SEX_CODES, "surgery_level": SURGERY_LEVELS,
           "admission_route": ADMISSION_ROUTES, "discharge_route": DISCHARGE_ROUTES}
 RULES = (SpecialtyRule.stated, SpecialtyRule.tcm_code, SpecialtyRule.tcm_hospital,
@@ -141,7 +145,11 @@ class Column:
     def of(cls, batch: pa.Table, name: str) -> Column:
         if name not in batch.column_names:
             return cls(pa.array([""], pa.string()), np.zeros(batch.num_rows, np.int32))
-        encoded = pc.dictionary_encode(strip(batch[name])).combine_chunks()
+        column = batch[name].combine_chunks()
+        if pa.types.is_dictionary(column.type) and not column.null_count:  # CSV reader encoded it
+            return cls(strip(column.dictionary),
+                       pc.fill_null(column.indices, 0).to_numpy(zero_copy_only=False))
+        encoded = pc.dictionary_encode(strip(column))
         return cls(encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False))
 
     def rows(self, per_value: np.ndarray) -> np.ndarray:
@@ -153,13 +161,40 @@ def strip(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return pc.utf8_trim(pc.fill_null(column, ""), characters=PY_WHITESPACE)
 
 
+#: What each distinct value of a dictionary-encoded column parses to (one query per batch).
+_VALUE_SQL = f"""SELECT
+    coalesce(CASE WHEN year(py_date(v)) >= 1 THEN (py_date(v) - DATE '1970-01-01')::INTEGER END,
+             {_EPOCH_NAT}) AS day,
+    coalesce(CASE WHEN py_number(v) = floor(py_number(v)) THEN py_number(v) END,
+             'nan'::DOUBLE) AS whole,
+    py_upper(v) AS upper,
+    coalesce(regexp_matches(py_upper(v), '{ICD10_PATTERN.pattern}'), FALSE) AS icd10,
+    {specialty_sql("py_upper(v)", "60")} AS adult,
+    {specialty_sql("py_upper(v)", "0")} AS child,
+    coalesce(regexp_matches(py_upper(v), '{TCM_CODE_PATTERN.pattern}'), FALSE) AS tcm
+FROM value_list"""
+
+
 def _query(con: duckdb.DuckDBPyConnection, sql: str, values: pa.Array) -> dict[str, np.ndarray]:
     con.register("value_list", pa.table({"v": values}))
     try:
-        out = con.sql(f"SELECT {sql} FROM value_list").to_arrow_table()
+        out = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("value_list")
     return {name: out[name].to_numpy() for name in out.column_names}
+
+
+def _parse_values(con: duckdb.DuckDBPyConnection,
+                  columns: dict[str, Column]) -> dict[str, dict[str, np.ndarray]]:
+    """Every parse of every distinct value of ``columns``, split back per column."""
+    values = [c.values for c in columns.values()]
+    parsed = _query(con, _VALUE_SQL, pa.concat_arrays(values))
+    out, start = {}, 0
+    for name, column in columns.items():
+        stop = start + len(column.values)
+        out[name] = {k: v[start:stop] for k, v in parsed.items()}
+        start = stop
+    return out
 
 
 @dataclass
@@ -195,36 +230,31 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     at = pc.index_in(hospital.values, value_set=ref.hospital_codes)
     hospital_known = at.is_valid().to_numpy(zero_copy_only=False)
     fail(5, ~hospital.rows(hospital_known))
+    parsed = _parse_values(con, {k: v for k, v in col.items()
+                                 if k not in ("residence_code", "hospital_code", "specialty")})
     days = {}
     for i, name in ((6, "admission_date"), (7, "discharge_date")):
-        parsed = _query(con, "coalesce(CASE WHEN year(py_date(v)) >= 1 THEN "
-                             f"(py_date(v) - DATE '1970-01-01')::INTEGER END, {_EPOCH_NAT}) AS d", col[name].values)
-        days[name] = col[name].rows(parsed["d"].astype(np.int32))
+        days[name] = col[name].rows(parsed[name]["day"].astype(np.int32))
         fail(i, days[name] == _EPOCH_NAT)
     dated = (days["admission_date"] != _EPOCH_NAT) & (days["discharge_date"] != _EPOCH_NAT)
     fail(8, dated & (days["discharge_date"] < days["admission_date"]))
     whole = {}
     for i, (name, allowed) in enumerate(_WHOLE.items(), start=9):
-        value = _query(con, "coalesce(CASE WHEN py_number(v) = floor(py_number(v)) "
-                            "THEN py_number(v) END, 'nan'::DOUBLE) AS x", col[name].values)["x"]
+        value = parsed[name]["whole"]
         ok = (value >= 0) & (value <= MAX_AGE) if allowed is None else np.isin(value, list(allowed))
         fail(i, col[name].rows(~ok))
         whole[name] = col[name].rows(np.nan_to_num(value, nan=-1.0, posinf=-1.0, neginf=-1.0))
     dx = col["principal_diagnosis"]
-    codes = _query(con, f"""py_upper(v) AS upper,
-        coalesce(regexp_matches(py_upper(v), '{ICD10_PATTERN.pattern}'), FALSE) AS ok,
-        {specialty_sql("py_upper(v)", "60")} AS adult,
-        {specialty_sql("py_upper(v)", "0")} AS child""", dx.values)
-    fail(14, dx.rows(~codes["ok"]))
+    codes = parsed["principal_diagnosis"]
+    fail(14, dx.rows(~codes["icd10"]))
     stated = col["specialty"]
     stated_text = stated.values.to_numpy(zero_copy_only=False).astype(object)
     stated_ok = np.array([v == "" or v in SPECIALTIES for v in stated_text], dtype=bool)
     fail(15, stated.rows(~stated_ok))
     tcm = col["tcm_diagnosis"]
-    tcm_codes = _query(con, f"""py_upper(v) = '' AS blank,
-        coalesce(regexp_matches(py_upper(v), '{TCM_CODE_PATTERN.pattern}'), FALSE) AS ok""",
-                       tcm.values)
-    fail(16, tcm.rows(~(tcm_codes["blank"] | tcm_codes["ok"])))
+    tcm_codes = parsed["tcm_diagnosis"]
+    tcm_codes["blank"] = tcm_codes["upper"] == ""
+    fail(16, tcm.rows(~(tcm_codes["blank"] | tcm_codes["tcm"])))
     cost = _cost(con, batch)
     fail(17, ~(cost >= 0))
 
@@ -277,7 +307,7 @@ def _cost(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> np.ndarray:
     """``total_cost`` row by row (amounts are nearly all distinct); NaN where unreadable."""
     if "total_cost" not in batch.column_names:
         return np.full(batch.num_rows, np.nan)
-    return _query(con, "coalesce(py_number(v), 'nan'::DOUBLE) AS x",
+    return _query(con, "SELECT coalesce(py_number(v), 'nan'::DOUBLE) AS x FROM value_list",
                   strip(batch["total_cost"]).combine_chunks())["x"]
 
 

@@ -7,19 +7,22 @@ already stored under the same ``(record_id, hospital_code)`` are skipped, so re-
 is harmless; the same key twice within one load is a bad row (the later occurrence).
 
 How it streams (memory stays bounded whatever the size of the load): each file is parsed by
-Arrow in batches of about :data:`BATCH_BYTES` (the next batch is read while the current one is
-checked); one DuckDB query checks a batch and types its good rows (``checks``); a worker thread
-pseudonymises them and writes them under ``staging/<load>/incoming/year=…`` while the next batch
-is checked. Then DuckDB, with a memory limit and a spill directory, finds keys repeated within
-the load and keys already stored, and writes one sorted Parquet file per year for the manifest.
+Arrow in batches of about :data:`BATCH_BYTES`, the next batch read on a thread while the current
+one is checked (``checks``: each distinct value parsed once); the pseudonyms of a batch are
+computed in a helper process and its parts written by a worker thread while the next batch is
+checked (``publish.Staged``). Then DuckDB, with a memory limit and a spill directory, finds keys
+repeated within the load and keys already stored (``publish``). Four batches at most are in
+memory at once.
 """
 
 from __future__ import annotations
 
 import csv
+import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,17 +40,18 @@ from ..core.export import safe_text
 from ..core.tabular import detect_encoding
 from . import checks, store
 from .geo import leaf_codes
-from .publish import publish
+from .publish import Staged, publish
 from .pseudonym import PSEUDONYM_BITS, pseudonymise_arrow
 from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, STORED_COLUMNS, TCM_HOSPITAL_PATTERN
 
 Progress = Callable[[str, int, int | None], None]
 #: Bytes of CSV text per batch (Parquet: rows per batch). Large enough that DuckDB's per-query
 #: cost vanishes, small enough that a few batches in flight stay far below the memory goal.
-BATCH_BYTES = 1 << 25
+BATCH_BYTES = 1 << 26
 BATCH_ROWS = 256_000
 #: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it).
 MEMORY_LIMIT = "1GB"
+_TEXT_OF_FEW = pa.dictionary(pa.int32(), pa.string())
 
 
 @dataclass
@@ -142,7 +146,9 @@ def _batches(path: Path, position: list[int]) -> Iterator[pa.Table]:
                 source,
                 read_options=pacsv.ReadOptions(block_size=BATCH_BYTES, encoding=encoding),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                    column_types={n: _TEXT_OF_FEW if n in checks.FEW_VALUES else pa.string()
+                                  for n in names},
+                    strings_can_be_null=False,
                     include_columns=[n for n in names if n in INPUT_COLUMNS]),
             )
             for batch in reader:
@@ -191,18 +197,25 @@ def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
     return found
 
 
-def _stage(good: pa.Table, key: str, file_no: int, part: int, incoming: Path) -> None:
-    """Pseudonymise one batch of good rows and write it under ``incoming/year=…``."""
+def _stage(good: pa.Table, hashing: Future[pa.ChunkedArray] | None, key: str, file_no: int,
+           staged: Staged) -> None:
+    """Put the pseudonyms in place of the raw ids and write the batch's parts."""
+    pseudonyms = hashing.result() if hashing else pseudonymise_arrow(good["patient_id"], key)
     position = good.schema.get_field_index("patient_id")
-    good = good.set_column(position, "patient_id", pseudonymise_arrow(good["patient_id"], key))
-    good = good.append_column("_file", pa.array(np.full(len(good), file_no, np.int32)))
-    years = good["year"]
-    for year in pc.unique(years).to_pylist():
-        folder = incoming / f"year={year}"
-        folder.mkdir(exist_ok=True)
-        part_rows = good.filter(pc.equal(years, year)) if len(good) else good
-        pq.write_table(part_rows, folder / f"part-{file_no:04d}-{part:06d}.parquet",
-                       compression="lz4")
+    staged.write(good.set_column(position, "patient_id", pseudonyms), file_no)
+
+
+@contextmanager
+def _hasher(paths: Sequence[Path]) -> Iterator[ProcessPoolExecutor | None]:
+    """A process that computes pseudonyms while this one reads and checks the next batch (the
+    HMAC loop holds Python's GIL, which would otherwise stall the reading and checking threads).
+    Only for loads of several batches: starting it costs about a second."""
+    size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+    if size < 2 * BATCH_BYTES:
+        yield None
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
 
 
 def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
@@ -230,20 +243,21 @@ def ingest(
     names = [str(p) for p in paths]
     summary = IngestSummary(files=names)
     with store.writing(root) as load:
-        incoming = load.staging / "incoming"
-        incoming.mkdir()
+        staged = Staged(load)
         rejected: dict[tuple[int, int], dict[str, Any]] = {}
         con = _connect(load.staging / "spill")
         try:
             checks.prepare(con)
             arrays = checks.Reference.of(ref.residences, ref.hospital_region, ref.tcm_hospitals)
-            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer:
+            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer, \
+                    _hasher(paths) as hasher:
                 for file_no, path in enumerate(map(Path, paths)):
                     summary.rows_read += _stage_file(
-                        path, file_no, con=con, ref=arrays, writer=writer, key=pseudonym_key,
-                        incoming=incoming, summary=summary, rejected=rejected, progress=progress)
+                        path, file_no, con=con, ref=arrays, writer=writer, hasher=hasher,
+                        key=pseudonym_key, staged=staged, summary=summary, rejected=rejected,
+                        progress=progress)
             store._checkpoint("validated")
-            publish(con, load, incoming, names, summary, rejected)
+            publish(con, staged, names, summary, rejected)
             summary.rows_rejected = len({(p.file, p.row) for p in summary.problems})
             if summary.problems and reject_file is None:
                 raise ImportRejected(", ".join(names), summary.problems)
@@ -258,12 +272,13 @@ def ingest(
 
 
 def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
-                ref: checks.Reference,
-                writer: ThreadPoolExecutor, key: str, incoming: Path, summary: IngestSummary,
+                ref: checks.Reference, writer: ThreadPoolExecutor,
+                hasher: ProcessPoolExecutor | None, key: str, staged: Staged,
+                summary: IngestSummary,
                 rejected: dict[tuple[int, int], dict[str, Any]],
                 progress: Progress | None) -> int:
     """Check every batch of one file and stage its good rows; returns the rows read."""
-    total, done, part = _total_rows(path), 0, 0
+    total, done = _total_rows(path), 0
     position = [0]
     size = path.stat().st_size if path.exists() else 0
     staging: deque[Future[None]] = deque()
@@ -278,8 +293,8 @@ def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
         if len(good):
             rows = np.flatnonzero(checked.bad == 0).astype(np.int64) + done + 1
             good = good.append_column("_row", pa.array(rows))
-            staging.append(writer.submit(_stage, good, key, file_no, part, incoming))
-            part += 1
+            hashing = hasher.submit(pseudonymise_arrow, good["patient_id"], key) if hasher else None
+            staging.append(writer.submit(_stage, good, hashing, key, file_no, staged))
         while len(staging) > 1 or (staging and staging[0].done()):
             staging.popleft().result()
         done += batch.num_rows

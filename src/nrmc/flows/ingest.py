@@ -18,10 +18,9 @@ memory at once.
 from __future__ import annotations
 
 import csv
-import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ from ..core.tabular import detect_encoding
 from . import checks, store
 from .geo import leaf_codes
 from .publish import Staged, publish
-from .pseudonym import PSEUDONYM_BITS, pseudonymise_arrow
+from .pseudonym import PSEUDONYM_BITS, PseudonymProcess, pseudonymise_arrow
 from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, STORED_COLUMNS, TCM_HOSPITAL_PATTERN
 
 Progress = Callable[[str, int, int | None], None]
@@ -197,25 +196,29 @@ def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
     return found
 
 
-def _stage(good: pa.Table, hashing: Future[pa.ChunkedArray] | None, key: str, file_no: int,
+def _stage(good: pa.Table, hasher: PseudonymProcess | None, key: str, file_no: int,
            staged: Staged) -> None:
     """Put the pseudonyms in place of the raw ids and write the batch's parts."""
-    pseudonyms = hashing.result() if hashing else pseudonymise_arrow(good["patient_id"], key)
+    raw = good["patient_id"]
+    pseudonyms = hasher.pseudonymise(raw) if hasher else pseudonymise_arrow(raw, key)
     position = good.schema.get_field_index("patient_id")
     staged.write(good.set_column(position, "patient_id", pseudonyms), file_no)
 
 
 @contextmanager
-def _hasher(paths: Sequence[Path]) -> Iterator[ProcessPoolExecutor | None]:
-    """A process that computes pseudonyms while this one reads and checks the next batch (the
-    HMAC loop holds Python's GIL, which would otherwise stall the reading and checking threads).
-    Only for loads of several batches: starting it costs about a second."""
+def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymProcess | None]:
+    """A process that computes pseudonyms while this one reads and checks the next batch
+    (``pseudonym.PseudonymProcess``); only for loads of several batches, since starting it
+    costs a fraction of a second."""
     size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     if size < 2 * BATCH_BYTES:
         yield None
         return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool
+    process = PseudonymProcess(key)
+    try:
+        yield process
+    finally:
+        process.close()
 
 
 def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
@@ -250,7 +253,7 @@ def ingest(
             checks.prepare(con)
             arrays = checks.Reference.of(ref.residences, ref.hospital_region, ref.tcm_hospitals)
             with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer, \
-                    _hasher(paths) as hasher:
+                    _hasher(paths, pseudonym_key) as hasher:
                 for file_no, path in enumerate(map(Path, paths)):
                     summary.rows_read += _stage_file(
                         path, file_no, con=con, ref=arrays, writer=writer, hasher=hasher,
@@ -273,7 +276,7 @@ def ingest(
 
 def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
                 ref: checks.Reference, writer: ThreadPoolExecutor,
-                hasher: ProcessPoolExecutor | None, key: str, staged: Staged,
+                hasher: PseudonymProcess | None, key: str, staged: Staged,
                 summary: IngestSummary,
                 rejected: dict[tuple[int, int], dict[str, Any]],
                 progress: Progress | None) -> int:
@@ -293,8 +296,7 @@ def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
         if len(good):
             rows = np.flatnonzero(checked.bad == 0).astype(np.int64) + done + 1
             good = good.append_column("_row", pa.array(rows))
-            hashing = hasher.submit(pseudonymise_arrow, good["patient_id"], key) if hasher else None
-            staging.append(writer.submit(_stage, good, hashing, key, file_no, staged))
+            staging.append(writer.submit(_stage, good, hasher, key, file_no, staged))
         while len(staging) > 1 or (staging and staging[0].done()):
             staging.popleft().result()
         done += batch.num_rows

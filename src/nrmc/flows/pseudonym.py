@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.ipc  # noqa: F401 - pa.ipc
 
 DIGEST_BYTES = 16
 PSEUDONYM_BITS = DIGEST_BYTES * 8
@@ -102,3 +104,64 @@ def pseudonymise(raw_ids: Sequence[str] | np.ndarray, key: str) -> np.ndarray:
         h_out.update(h_in.digest())
         out[i] = h_out.digest()[:DIGEST_BYTES].hex()
     return out[inverse.reshape(-1)]
+
+
+class PseudonymProcess:
+    """:func:`pseudonymise_arrow` in a child Python process, fed over pipes as Arrow streams.
+
+    The HMAC loop holds the GIL for about a microsecond per id; run in ingest's own process it
+    would stall the threads that read and check the next batch. A plain child process (not
+    ``multiprocessing``, which would re-import the caller's ``__main__``) receives each batch
+    of raw ids and answers with their pseudonyms, in order. The key travels in the stream's
+    metadata over the pipe, never on a command line. If the parent dies, the child reads
+    end-of-file and exits.
+    """
+
+    def __init__(self, key: str) -> None:
+        import subprocess
+        import sys
+
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._proc = subprocess.Popen([sys.executable, "-m", "nrmc.flows.pseudonym"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        schema = pa.schema([("id", pa.string())], metadata={"key": key})
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._send = pa.ipc.new_stream(self._proc.stdin, schema)
+        self._receive: pa.RecordBatchStreamReader | None = None
+        self._schema = schema
+
+    def pseudonymise(self, raw_ids: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+        ids = raw_ids.combine_chunks() if isinstance(raw_ids, pa.ChunkedArray) else raw_ids
+        self._send.write_batch(pa.record_batch([ids.cast(pa.string())], schema=self._schema))
+        self._proc.stdin.flush()  # type: ignore[union-attr]
+        if self._receive is None:
+            self._receive = pa.ipc.open_stream(self._proc.stdout)
+        return pa.chunked_array([self._receive.read_next_batch().column(0)], pa.string())
+
+    def close(self) -> None:
+        try:
+            self._send.close()
+            self._proc.stdin.close()  # type: ignore[union-attr]
+            if self._proc.wait(timeout=30) is None:
+                raise TimeoutError
+        except (OSError, ValueError, TimeoutError, pa.ArrowException):
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _serve() -> None:
+    """The child side of :class:`PseudonymProcess`: raw ids in, pseudonyms out, until EOF."""
+    import sys
+
+    reader = pa.ipc.open_stream(sys.stdin.buffer)
+    key = reader.schema.metadata[b"key"].decode()
+    out = pa.schema([("patient_id", pa.string())])
+    with pa.ipc.new_stream(sys.stdout.buffer, out) as writer:
+        for batch in reader:
+            writer.write_batch(pa.record_batch(
+                [pseudonymise_arrow(batch.column(0), key).combine_chunks()], schema=out))
+            sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -79,7 +79,7 @@ def child(kind: str, csv_path: str, hospitals_path: str, out: str) -> None:
 
         duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv_path}')) TO '{out}/copy.parquet' "
                    "(FORMAT parquet)")
-        loaded = int(duckdb.sql(f"SELECT count(*) FROM '{out}/copy.parquet'").fetchone()[0])
+        loaded = int(duckdb.sql(f"SELECT count(*) FROM '{out}/copy.parquet'").fetchall()[0][0])
     else:
         import pandas as pd
 

@@ -10,14 +10,13 @@ NumPy. Only ``record_id``, ``patient_id`` and ``total_cost`` are handled row by 
 
 The text rules follow the pandas ones they replace (compared in tests/flows/test_checks.py):
 
-* every value is stripped of what Python's ``str.strip`` removes (29 whitespace characters, the
-  ideographic space U+3000 among them), not only ASCII spaces;
+* values are stripped and codes upper-cased by the Arrow kernels pandas itself called on its
+  Arrow-backed strings (``utf8_trim_whitespace``, ``utf8_upper``: Unicode whitespace such as
+  the ideographic space U+3000 goes; ß stays one letter);
 * a number is what ``pandas.to_numeric`` reads: optional sign, digits with at most one point, an
   optional exponent, or inf/infinity; not ``nan``, ``1_000`` or ``+-1``, which DuckDB alone accepts;
 * a date is ``YYYY-M-D`` with a four-digit year (one or two digits for month and day, as
   ``pandas.to_datetime(format="%Y-%m-%d")`` reads it), from year 1 on;
-* codes are upper-cased as ``str.upper`` does, including the characters it expands (ß → SS,
-  ligatures such as ﬁ → FI), which DuckDB's ``upper`` keeps.
 """
 
 from __future__ import annotations
@@ -43,22 +42,10 @@ from .schema import (
     specialty_sql,
 )
 
-#: What ``str.strip()`` removes.
-PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
-#: Non-ASCII characters whose ``str.upper()`` is plain ASCII (DuckDB's ``upper`` leaves them).
-_ASCII_UPPER = {c: c.upper() for c in map(chr, range(128, 0x10000))
-                if c.upper() != c and c.upper().isascii()}
 _NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)"
 
 
-def _chr(text: str) -> str:
-    return "(" + " || ".join(f"chr({ord(c)})" for c in text) + ")"
-
-
 MACROS = f"""
-CREATE OR REPLACE MACRO py_upper(s) AS CASE WHEN strlen(s) = length(s) THEN upper(s) ELSE upper(
-    {"".join("replace(" for _ in _ASCII_UPPER)}s{"".join(
-        f", {_chr(k)}, '{v}')" for k, v in _ASCII_UPPER.items())}) END;
 CREATE OR REPLACE MACRO py_number(s) AS CASE
     WHEN s[1] BETWEEN '0' AND '9' AND s[-1] BETWEEN '0' AND '9' AND NOT contains(s, '_')
     THEN TRY_CAST(s AS DOUBLE)
@@ -157,8 +144,9 @@ class Column:
 
 
 def strip(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Text as ``str.strip`` leaves it; nulls (Parquet) read as blank."""
-    return pc.utf8_trim(pc.fill_null(column, ""), characters=PY_WHITESPACE)
+    """Text as pandas' ``.str.strip()`` left it (on Arrow strings it *is* this Arrow kernel);
+    nulls (Parquet) read as blank."""
+    return pc.utf8_trim_whitespace(pc.fill_null(column, ""))
 
 
 #: What each distinct value of a dictionary-encoded column parses to (one query per batch).
@@ -167,16 +155,17 @@ _VALUE_SQL = f"""SELECT
              {_EPOCH_NAT}) AS day,
     coalesce(CASE WHEN py_number(v) = floor(py_number(v)) THEN py_number(v) END,
              'nan'::DOUBLE) AS whole,
-    py_upper(v) AS upper,
-    coalesce(regexp_matches(py_upper(v), '{ICD10_PATTERN.pattern}'), FALSE) AS icd10,
-    {specialty_sql("py_upper(v)", "60")} AS adult,
-    {specialty_sql("py_upper(v)", "0")} AS child,
-    coalesce(regexp_matches(py_upper(v), '{TCM_CODE_PATTERN.pattern}'), FALSE) AS tcm
+    u AS upper,
+    coalesce(regexp_matches(u, '{ICD10_PATTERN.pattern}'), FALSE) AS icd10,
+    {specialty_sql("u", "60")} AS adult,
+    {specialty_sql("u", "0")} AS child,
+    coalesce(regexp_matches(u, '{TCM_CODE_PATTERN.pattern}'), FALSE) AS tcm
 FROM value_list"""
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, values: pa.Array) -> dict[str, np.ndarray]:
-    con.register("value_list", pa.table({"v": values}))
+    # upper-cased by Arrow, as pandas' .str.upper() did (DuckDB's upper differs on a few letters)
+    con.register("value_list", pa.table({"v": values, "u": pc.utf8_upper(values)}))
     try:
         out = con.sql(sql).to_arrow_table()
     finally:
@@ -260,7 +249,7 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
 
     good = bits == 0
     if not good.any():
-        return Checked(bits, pa.table({}))
+        return Checked(bits, pa.table({}))  # no columns: nothing to stage
     take = np.flatnonzero(good)
     rule = np.select(
         [stated.rows(stated_text != "")[take], tcm.rows(~tcm_codes["blank"])[take],

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nrmc.flows import checks
 from nrmc.flows.ingest import Reference, _problems
-from nrmc.flows.schema import INPUT_COLUMNS, _RULES, derive_specialty, specialty_sql
+from nrmc.flows.schema import _RULES, INPUT_COLUMNS, derive_specialty, specialty_sql
 
 from .conftest import HOSPITALS, REGIONS
 from .pandas_reference import validate

@@ -30,7 +30,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -39,8 +38,8 @@ from ..core.export import safe_text
 from ..core.tabular import detect_encoding
 from . import checks, store
 from .geo import leaf_codes
-from .publish import Staged, publish
 from .pseudonym import PSEUDONYM_BITS, PseudonymProcess, pseudonymise_arrow
+from .publish import Staged, publish
 from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, STORED_COLUMNS, TCM_HOSPITAL_PATTERN
 
 Progress = Callable[[str, int, int | None], None]

@@ -68,7 +68,7 @@ def test_a_key_repeated_across_files_is_reported_in_the_later_file(tmp_path, sma
     first, second = _rows(300), _rows(300)
     for i, row in enumerate(second):
         row["record_id"] = f"T{i}"
-    second[250]["record_id"] = "S7"
+    second[250] = dict(first[7])  # the key (S7, H_HF) of row 8 of the first file
     paths = [write_csv(tmp_path / "a.csv", first), write_csv(tmp_path / "b.csv", second)]
     with pytest.raises(ImportRejected) as caught:
         ingest(paths, tmp_path / "flows", regions=REGIONS, hospitals=HOSPITALS, pseudonym_key=KEY)

@@ -6,8 +6,9 @@ COPY of the same file, in one run.
 The CSV is made once per size (and reused from ``--dir``): synthetic discharges from
 ``nrmc.flows.synth`` written back as a hospital would send them (raw 18-character patient ids,
 half the specialties left blank, dates as text). Each run is a fresh child process that
-reports its own wall and CPU seconds and peak RSS (``resource.getrusage``: the process itself
-plus, for nrmc, its pseudonym helper process, added as if both peaked at once). ``--before REV``
+reports its own wall and CPU seconds (``resource.getrusage``, itself and its helper) and peak
+RSS (VmHWM of itself plus, for nrmc, of its pseudonym helper process, as if both peaked at
+once). ``--before REV``
 also runs the ingest of an older commit (its ``src`` extracted with ``git archive``). The load
 average (``os.getloadavg``) is printed beside each run: other jobs on the machine stretch wall
 times, CPU seconds much less.
@@ -23,11 +24,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+if "--child" not in sys.argv:  # a measured child imports nrmc from its own PYTHONPATH
+    sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 KEY = "benchmark-key"
@@ -71,8 +74,36 @@ def make_csv(rows: int, folder: Path, seed: int) -> tuple[Path, Path]:
     return csv_path, hospitals_path
 
 
+def _hwm(pid: int | str) -> int:
+    """Peak resident memory of a process (VmHWM, bytes); 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _watch_children(peaks: dict[int, int], stop: threading.Event) -> None:
+    """Record the peak memory of this process's children (the pseudonym helper) while they
+    live: ``ru_maxrss`` would also count the pages a child inherited when it was forked."""
+    while not stop.wait(0.1):
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                kids = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for kid in kids:
+                peaks[int(kid)] = max(peaks.get(int(kid), 0), _hwm(kid))
+
+
 def child(kind: str, csv_path: str, hospitals_path: str, out: str) -> None:
-    """One measured run (in its own process); prints a JSON line with its figures."""
+    """One measured run (in its own process); prints a JSON line with its figures. Peak
+    memory is this process's VmHWM plus its helper's, as if both peaked at once."""
+    peaks: dict[int, int] = {}
+    stop = threading.Event()
+    threading.Thread(target=_watch_children, args=(peaks, stop), daemon=True).start()
     began = time.perf_counter()
     if kind == "duckdb":
         import duckdb
@@ -91,10 +122,11 @@ def child(kind: str, csv_path: str, hospitals_path: str, out: str) -> None:
                          hospitals=hospitals, pseudonym_key=KEY)
         loaded = summary.rows_loaded
     seconds = time.perf_counter() - began
+    stop.set()
     me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(json.dumps({"seconds": seconds, "rows": loaded,
                       "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
-                      "peak": (me.ru_maxrss + kids.ru_maxrss) * 1024}))
+                      "peak": _hwm("self") + sum(peaks.values())}))
 
 
 def measure(kind: str, csv_path: Path, hospitals_path: Path, src: Path) -> dict[str, float]:
@@ -108,6 +140,8 @@ def measure(kind: str, csv_path: Path, hospitals_path: Path, src: Path) -> dict[
         raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     figures["load"] = load
+    print(f"  {figures['seconds']:.1f} s, {figures['cpu']:.1f} CPU s, "
+          f"{figures['peak'] / 2**30:.2f} GiB, load {load:.1f}", file=sys.stderr)
     return figures
 
 

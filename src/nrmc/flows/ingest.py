@@ -47,8 +47,9 @@ Progress = Callable[[str, int, int | None], None]
 #: cost vanishes, small enough that a few batches in flight stay far below the memory goal.
 BATCH_BYTES = 1 << 26
 BATCH_ROWS = 256_000
-#: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it).
-MEMORY_LIMIT = "1GB"
+#: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it): with Python,
+#: Arrow's batches in flight and the pseudonym helper, a load stays under 2 GiB at any size.
+MEMORY_LIMIT = "640MB"
 _TEXT_OF_FEW = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -259,6 +260,7 @@ def ingest(
                         key=pseudonym_key, staged=staged, summary=summary, rejected=rejected,
                         progress=progress)
             store._checkpoint("validated")
+            pa.default_memory_pool().release_unused()  # the batches are gone; DuckDB's turn
             publish(con, staged, names, summary, rejected)
             summary.rows_rejected = len({(p.file, p.row) for p in summary.problems})
             if summary.problems and reject_file is None:

@@ -40,7 +40,7 @@ from . import checks, store
 from .geo import leaf_codes
 from .pseudonym import PSEUDONYM_BITS, PseudonymProcess, pseudonymise_arrow
 from .publish import Staged, publish
-from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, STORED_COLUMNS, TCM_HOSPITAL_PATTERN
+from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, TCM_HOSPITAL_PATTERN
 
 Progress = Callable[[str, int, int | None], None]
 #: Bytes of CSV text per batch (Parquet: rows per batch). Large enough that DuckDB's per-query
@@ -334,5 +334,3 @@ def _write_rejects(
             writer.writerow([safe_text(str(v)) for v in (file, row, ";".join(p.field for p in found),
                              "; ".join(p.reason for p in found), *given)])
 
-
-assert set(STORED_COLUMNS) <= {*INPUT_COLUMNS, "hospital_region_code", "year"}

@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,9 +120,6 @@ class PseudonymProcess:
     """
 
     def __init__(self, key: str) -> None:
-        import subprocess
-        import sys
-
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._proc = subprocess.Popen([sys.executable, "-m", "nrmc.flows.pseudonym"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
@@ -142,17 +141,14 @@ class PseudonymProcess:
         try:
             self._send.close()
             self._proc.stdin.close()  # type: ignore[union-attr]
-            if self._proc.wait(timeout=30) is None:
-                raise TimeoutError
-        except (OSError, ValueError, TimeoutError, pa.ArrowException):
+            self._proc.wait(timeout=30)
+        except (OSError, ValueError, subprocess.TimeoutExpired, pa.ArrowException):
             self._proc.kill()
             self._proc.wait()
 
 
 def _serve() -> None:
     """The child side of :class:`PseudonymProcess`: raw ids in, pseudonyms out, until EOF."""
-    import sys
-
     reader = pa.ipc.open_stream(sys.stdin.buffer)
     key = reader.schema.metadata[b"key"].decode()
     out = pa.schema([("patient_id", pa.string())])

@@ -16,7 +16,8 @@ The text rules follow the pandas ones they replace (compared in tests/flows/test
 * a number is what ``pandas.to_numeric`` reads: optional sign, digits with at most one point, an
   optional exponent, or inf/infinity; not ``nan``, ``1_000`` or ``+-1``, which DuckDB alone accepts;
 * a date is ``YYYY-M-D`` with a four-digit year (one or two digits for month and day, as
-  ``pandas.to_datetime(format="%Y-%m-%d")`` reads it), from year 1 on;
+  ``pandas.to_datetime(format="%Y-%m-%d")`` reads it), from year 1 on (pandas also read year 0
+  and negative years, on which the old ingest then crashed; they are now bad dates).
 """
 
 from __future__ import annotations

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ..core.enums import Level
 from ..core.errors import NrmcError
@@ -101,9 +110,23 @@ def _report(run: Any, fmt: OutputFormat, engine: Engine | None, title: str,
     emit(_records(frame), fmt, columns=list(frame.columns), title=title)
 
 
+def _quiet() -> bool:
+    """No progress bars when nobody watches: output not a terminal, or a CI run."""
+    return not err_console.is_terminal or os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console, transient=False)
+                    TimeElapsedColumn(), console=err_console, transient=False, disable=_quiet())
+
+
+def _ingest_progress() -> Progress:
+    """Rows checked so far, rows per second and the time left (a CSV's row count is estimated
+    from the bytes read)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err_console, transient=False,
+                    disable=_quiet())
 
 
 @app.command()
@@ -118,13 +141,15 @@ def ingest(
 
     cfg = settings()
     regions, hospitals = _regions(), _hospitals()
-    with _progress() as bar:
-        tasks: dict[str, Any] = {}
+    with _ingest_progress() as bar:
+        tasks: dict[str, tuple[Any, float]] = {}
 
         def tick(name: str, done: int, total: int | None) -> None:
             if name not in tasks:
-                tasks[name] = bar.add_task(Path(name).name, total=total)
-            bar.update(tasks[name], completed=done, total=total or done)
+                tasks[name] = bar.add_task(Path(name).name, total=total, rate=""), time.monotonic()
+            task, began = tasks[name]
+            rate = done / max(time.monotonic() - began, 1e-9)
+            bar.update(task, completed=done, total=total or done, rate=f"{rate:,.0f} rows/s")
 
         try:
             summary = load(files, cfg.flows_dir, regions=regions, hospitals=hospitals,

@@ -5,14 +5,26 @@ every problem is reported; with a reject file the good rows land and each bad ro
 there with its reasons. A load of several files is one transaction (see ``store``). Records
 already stored under the same ``(record_id, hospital_code)`` are skipped, so re-loading a file
 is harmless; the same key twice within one load is a bad row (the later occurrence).
+
+How it streams (memory stays bounded whatever the size of the load): each file is parsed by
+Arrow in batches of about :data:`BATCH_BYTES`, the next batch read on a thread while the current
+one is checked (``checks``: each distinct value parsed once); the pseudonyms of a batch are
+computed in a helper process and its parts written by a worker thread while the next batch is
+checked (``publish.Staged``). Then DuckDB, with a memory limit and a spill directory, finds keys
+repeated within the load and keys already stored (``publish``). Four batches at most are in
+memory at once.
 """
 
 from __future__ import annotations
 
 import csv
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -24,28 +36,21 @@ import pyarrow.parquet as pq
 from ..core.errors import ImportRejected, RowProblem
 from ..core.export import safe_text
 from ..core.tabular import detect_encoding
-from . import store
+from . import checks, store
 from .geo import leaf_codes
-from .pseudonym import PSEUDONYM_BITS, pseudonymise
-from .schema import (
-    ADMISSION_ROUTES,
-    DISCHARGE_ROUTES,
-    ICD10_PATTERN,
-    INPUT_COLUMNS,
-    MAX_AGE,
-    OPTIONAL_INPUT_COLUMNS,
-    SEX_CODES,
-    SPECIALTIES,
-    STORED_COLUMNS,
-    STORED_SCHEMA,
-    SURGERY_LEVELS,
-    TCM_CODE_PATTERN,
-    TCM_HOSPITAL_PATTERN,
-    resolve_specialty,
-)
+from .pseudonym import PSEUDONYM_BITS, PseudonymProcess, pseudonymise_arrow
+from .publish import Staged, publish
+from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, TCM_HOSPITAL_PATTERN
 
 Progress = Callable[[str, int, int | None], None]
+#: Bytes of CSV text per batch (Parquet: rows per batch). Large enough that DuckDB's per-query
+#: cost vanishes, small enough that a few batches in flight stay far below the memory goal.
+BATCH_BYTES = 1 << 26
 BATCH_ROWS = 256_000
+#: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it): with Python,
+#: Arrow's batches in flight and the pseudonym helper, a load stays under 2 GiB at any size.
+MEMORY_LIMIT = "640MB"
+_TEXT_OF_FEW = pa.dictionary(pa.int32(), pa.string())
 
 
 @dataclass
@@ -97,15 +102,35 @@ def _check_header(path: Path, names: Sequence[str]) -> None:
         raise _refuse(path, "column appears twice in the header", ",".join(repeated))
 
 
-def _batches(path: Path) -> Iterator[pd.DataFrame]:
-    """Input rows as all-text DataFrames, in batches (so a 10 GB file never sits in memory).
-    Text may be UTF-8 (with or without BOM) or GBK/GB18030; anything else is refused by name."""
+def _as_text(batch: pa.RecordBatch) -> pa.Table:
+    """A Parquet batch with every input column as text, as pandas' ``astype("string")`` wrote
+    it before: strings, integers and dates by Arrow's cast (the same text), anything else
+    (floats, timestamps, booleans…) through pandas so that even its quirks are kept."""
+    columns = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if name not in INPUT_COLUMNS:
+            continue
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.dictionary_decode(), kind.value_type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or (
+                (pa.types.is_integer(kind) or pa.types.is_date32(kind)) and column.null_count == 0):
+            columns[name] = column.cast(pa.string())
+        else:
+            columns[name] = pa.array(column.to_pandas().astype("string"), pa.string())
+    return pa.table(columns)
+
+
+def _batches(path: Path, position: list[int]) -> Iterator[pa.Table]:
+    """Input rows as all-text Arrow tables, in batches (so a 10 GB file never sits in memory).
+    Text may be UTF-8 (with or without BOM) or GBK/GB18030; anything else is refused by name.
+    ``position[0]`` follows the bytes read, for a progress estimate."""
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
             parquet = pq.ParquetFile(path)
             _check_header(path, parquet.schema_arrow.names)
             for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-                yield batch.to_pandas().astype("string")
+                yield _as_text(batch)
             return
         with path.open("rb") as fh:
             head = fh.read(1 << 16)
@@ -115,21 +140,35 @@ def _batches(path: Path) -> Iterator[pd.DataFrame]:
         names = pacsv.open_csv(path, read_options=pacsv.ReadOptions(
             block_size=1 << 16, encoding=encoding)).schema.names
         _check_header(path, names)
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24, encoding=encoding),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False
-            ),
-        )
-        for batch in reader:
-            yield batch.to_pandas().astype("string")
+        with pa.OSFile(str(path)) as source:
+            reader = pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(block_size=BATCH_BYTES, encoding=encoding),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: _TEXT_OF_FEW if n in checks.FEW_VALUES else pa.string()
+                                  for n in names},
+                    strings_can_be_null=False,
+                    include_columns=[n for n in names if n in INPUT_COLUMNS]),
+            )
+            for batch in reader:
+                position[0] = source.tell()
+                yield pa.Table.from_batches([batch])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise _refuse(path, "does not exist") from exc
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         kind = "Parquet" if path.suffix.lower() in {".parquet", ".pq"} else "CSV"
         raise _refuse(path, f"cannot be read as {kind}: {first}") from exc
+
+
+def _read_ahead(batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Parse the next batch on a thread while the caller works on this one (Arrow's reader
+    releases the GIL)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="nrmc-read") as reader:
+        upcoming = reader.submit(next, batches, None)
+        while (batch := upcoming.result()) is not None:
+            upcoming = reader.submit(next, batches, None)
+            yield batch
 
 
 def _total_rows(path: Path) -> int | None:
@@ -141,114 +180,51 @@ def _total_rows(path: Path) -> int | None:
     return None
 
 
-def _number(text: pd.Series) -> pd.Series:
-    """Parse text as float64 with NaN for anything unparsable (never pandas NA, which
-    would poison the boolean masks)."""
-    num = pd.to_numeric(text.str.strip(), errors="coerce")
-    return pd.Series(num.to_numpy(dtype="float64", na_value=np.nan), index=text.index)
+def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
+              rejected: dict[int, dict[str, Any]]) -> list[RowProblem]:
+    """One RowProblem per failed check of each bad row (row order, then check order), with the
+    value as given; the bad rows as given go to ``rejected`` (by row) for the reject file."""
+    frame = batch.to_pandas().astype("string")
+    given = frame.reindex(columns=INPUT_COLUMNS, fill_value="").fillna("")
+    found = []
+    for i in np.flatnonzero(bits).tolist():
+        row = first_row + i
+        for check in checks.failed(int(bits[i])):
+            value = given[check.column].iloc[i]
+            found.append(RowProblem(file, row, check.column, f"{value!r} {check.reason}"))
+        rejected[row] = frame.iloc[i].to_dict()
+    return found
 
 
-def _integer(text: pd.Series) -> pd.Series:
-    num = _number(text)
-    return num.where(num == np.floor(num))
+def _stage(good: pa.Table, hasher: PseudonymProcess | None, key: str, file_no: int,
+           staged: Staged) -> None:
+    """Put the pseudonyms in place of the raw ids and write the batch's parts."""
+    raw = good["patient_id"]
+    pseudonyms = hasher.pseudonymise(raw) if hasher else pseudonymise_arrow(raw, key)
+    position = good.schema.get_field_index("patient_id")
+    staged.write(good.set_column(position, "patient_id", pseudonyms), file_no)
 
 
-def _date(text: pd.Series) -> pd.Series:
-    return pd.to_datetime(text.str.strip(), format="%Y-%m-%d", errors="coerce")
+@contextmanager
+def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymProcess | None]:
+    """A process that computes pseudonyms while this one reads and checks the next batch
+    (``pseudonym.PseudonymProcess``); only for loads of several batches, since starting it
+    costs a fraction of a second."""
+    size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+    if size < 2 * BATCH_BYTES:
+        yield None
+        return
+    process = PseudonymProcess(key)
+    try:
+        yield process
+    finally:
+        process.close()
 
 
-def validate(
-    frame: pd.DataFrame, ref: Reference, *, file: str, first_row: int
-) -> tuple[pd.DataFrame, list[RowProblem]]:
-    """Check one batch; return the good rows in stored form (raw patient_id still in place)
-    and one :class:`RowProblem` per failed check. Row numbers are 1-based data rows."""
-    f = frame.reindex(columns=INPUT_COLUMNS).fillna("")
-    checks: list[tuple[str, str, np.ndarray]] = []
-
-    def bad(column: str, reason: str, mask: pd.Series | np.ndarray) -> None:
-        checks.append((column, reason, np.asarray(mask, dtype=bool)))
-
-    for column in ("record_id", "patient_id"):
-        text = f[column].str.strip()
-        bad(column, "is empty", text == "")
-        bad(column, "is longer than 64 characters", text.str.len() > 64)
-    residence = f["residence_code"].str.strip()
-    bad("residence_code", "is not a known county (finest division) code",
-        ~residence.isin(ref.residences))
-    hospital = f["hospital_code"].str.strip()
-    bad("hospital_code", "is not a registered hospital with a known division",
-        ~hospital.isin(ref.hospital_region))
-    admitted, discharged = _date(f["admission_date"]), _date(f["discharge_date"])
-    bad("admission_date", "is not an ISO date (YYYY-MM-DD)", admitted.isna())
-    bad("discharge_date", "is not an ISO date (YYYY-MM-DD)", discharged.isna())
-    bad("discharge_date", "is before admission_date", discharged < admitted)
-    age = _integer(f["age"])
-    bad("age", f"is not a whole number of years 0–{MAX_AGE}", ~age.between(0, MAX_AGE))
-    for column, allowed in (
-        ("sex", SEX_CODES),
-        ("surgery_level", SURGERY_LEVELS),
-        ("admission_route", ADMISSION_ROUTES),
-        ("discharge_route", DISCHARGE_ROUTES),
-    ):
-        value = _integer(f[column])
-        bad(column, f"is not one of {sorted(allowed)}", ~value.isin(allowed))
-    diagnosis = f["principal_diagnosis"].str.strip().str.upper()
-    bad("principal_diagnosis", "is not an ICD-10 code (e.g. I21.0)",
-        ~diagnosis.str.match(ICD10_PATTERN).fillna(False))
-    specialty = f["specialty"].str.strip()
-    bad("specialty", "is not a known specialty", (specialty != "") & ~specialty.isin(SPECIALTIES))
-    tcm_code = f["tcm_diagnosis"].str.strip().str.upper()
-    bad("tcm_diagnosis", "is not a GB/T 15657 TCM disease or syndrome code (e.g. BNG010, A03.06.01)",
-        (tcm_code != "") & ~tcm_code.str.match(TCM_CODE_PATTERN).fillna(False))
-    cost = _number(f["total_cost"])
-    bad("total_cost", "is not a non-negative amount in yuan", ~(cost >= 0))
-
-    problems: list[RowProblem] = []
-    any_bad = np.zeros(len(f), dtype=bool)
-    for column, reason, mask in checks:
-        any_bad |= mask
-        for i in np.flatnonzero(mask):
-            value = f[column].iloc[i]
-            problems.append(RowProblem(file, first_row + int(i), column, f"{value!r} {reason}"))
-    problems.sort(key=lambda p: p.row)
-    good = ~any_bad
-    resolved, rule = resolve_specialty(specialty[good], tcm_code[good],
-                                       hospital[good].isin(ref.tcm_hospitals), diagnosis[good],
-                                       age[good])
-    out = pd.DataFrame(
-        {
-            "record_id": f["record_id"].str.strip()[good],
-            "patient_id": f["patient_id"].str.strip()[good],
-            "residence_code": residence[good],
-            "hospital_code": hospital[good],
-            "admission_date": admitted[good].dt.date,
-            "discharge_date": discharged[good].dt.date,
-            "age": age[good].astype("int16"),
-            "sex": _integer(f["sex"])[good].astype("int8"),
-            "principal_diagnosis": diagnosis[good],
-            "specialty": resolved,
-            "surgery_level": _integer(f["surgery_level"])[good].astype("int8"),
-            "admission_route": _integer(f["admission_route"])[good].astype("int8"),
-            "discharge_route": _integer(f["discharge_route"])[good].astype("int8"),
-            "total_cost": cost[good].astype("float64"),
-            "hospital_region_code": hospital[good].map(ref.hospital_region),
-            "year": discharged[good].dt.year.astype("int16"),
-        }
-    )
-    out["_row"] = np.flatnonzero(good).astype(np.int64) + first_row
-    out["_rule"] = rule.to_numpy(dtype=object)
-    return out, problems
-
-
-def _stored_table(good: pd.DataFrame, key: str, file_no: int) -> pa.Table:
-    """Pseudonymise and type one batch of good rows (plus the bookkeeping columns)."""
-    good = good.copy()
-    good["patient_id"] = pseudonymise(good["patient_id"].to_numpy(), key)
-    table = pa.Table.from_pandas(good[list(STORED_COLUMNS)], schema=STORED_SCHEMA,
-                                 preserve_index=False)
-    table = table.append_column("_file", pa.array(np.full(len(good), file_no, np.int32)))
-    table = table.append_column("_rule", pa.array(good["_rule"].astype(str).tolist(), pa.string()))
-    return table.append_column("_row", pa.array(good["_row"].to_numpy(np.int64)))
+def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill),
+                                 "preserve_insertion_order": False})
+    return con
 
 
 def ingest(
@@ -270,96 +246,77 @@ def ingest(
     names = [str(p) for p in paths]
     summary = IngestSummary(files=names)
     with store.writing(root) as load:
-        incoming = load.staging / "incoming"
-        incoming.mkdir()
-        rejected: dict[tuple[int, int], dict[str, str]] = {}
-        for file_no, path in enumerate(map(Path, paths)):
-            total, done = _total_rows(path), 0
-            for frame in _batches(path):
-                good, problems = validate(frame, ref, file=str(path), first_row=done + 1)
-                for p in problems:
-                    rejected.setdefault((file_no, p.row), frame.iloc[p.row - done - 1].to_dict())
-                summary.problems.extend(problems)
-                if len(good):
-                    pq.write_table(_stored_table(good, pseudonym_key, file_no),
-                                   incoming / f"{file_no:04d}-{done:012d}.parquet")
-                done += len(frame)
-                if progress:
-                    progress(str(path), done, total)
-            if done == 0:
-                raise _refuse(path, "has no data rows")
-            summary.rows_read += done
-        store._checkpoint("validated")
-        _load_incoming(load, incoming, names, summary, rejected)
-        summary.rows_rejected = len({(p.file, p.row) for p in summary.problems})
-        if summary.problems and reject_file is None:
-            raise ImportRejected(", ".join(names), summary.problems)
-        if reject_file is not None and summary.problems:
-            _write_rejects(Path(reject_file), summary.problems, rejected, names)
+        staged = Staged(load)
+        rejected: dict[tuple[int, int], dict[str, Any]] = {}
+        con = _connect(load.staging / "spill")
+        try:
+            checks.prepare(con)
+            arrays = checks.Reference.of(ref.residences, ref.hospital_region, ref.tcm_hospitals)
+            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer, \
+                    _hasher(paths, pseudonym_key) as hasher:
+                for file_no, path in enumerate(map(Path, paths)):
+                    summary.rows_read += _stage_file(
+                        path, file_no, con=con, ref=arrays, writer=writer, hasher=hasher,
+                        key=pseudonym_key, staged=staged, summary=summary, rejected=rejected,
+                        progress=progress)
+            store._checkpoint("validated")
+            pa.default_memory_pool().release_unused()  # the batches are gone; DuckDB's turn
+            publish(con, staged, names, summary, rejected)
+            summary.rows_rejected = len({(p.file, p.row) for p in summary.problems})
+            if summary.problems and reject_file is None:
+                raise ImportRejected(", ".join(names), summary.problems)
+            if reject_file is not None and summary.problems:
+                _write_rejects(Path(reject_file), summary.problems, rejected, names)
+        finally:
+            con.close()
         load.commit(files=names, rejected=summary.rows_rejected,
                     already_stored=summary.already_stored, tcm_rules=summary.specialty_rules,
                     pseudonym_bits=PSEUDONYM_BITS)
     return summary
 
 
-def _load_incoming(
-    load: store.Load,
-    incoming: Path,
-    names: list[str],
-    summary: IngestSummary,
-    rejected: dict[tuple[int, int], dict[str, str]],
-) -> None:
-    """Drop keys repeated within the load (reported) and keys already stored (skipped);
-    stage the rest as one Parquet file per year."""
-    if not any(incoming.iterdir()):
-        return
-    con = duckdb.connect()
-    con.execute(f"SET temp_directory='{load.staging / 'spill'}'")
-    con.execute(f"""CREATE TEMP VIEW incoming AS SELECT *, row_number() OVER (
-        PARTITION BY record_id, hospital_code ORDER BY _file, _row) AS _n,
-        first_value(_file) OVER (PARTITION BY record_id, hospital_code ORDER BY _file, _row) AS _f0,
-        first_value(_row) OVER (PARTITION BY record_id, hospital_code ORDER BY _file, _row) AS _r0
-        FROM read_parquet('{incoming}/*.parquet')""")
-    for file_no, row, f0, r0, record_id, hospital_code in con.execute(
-        "SELECT _file, _row, _f0, _r0, record_id, hospital_code FROM incoming WHERE _n > 1 "
-        "ORDER BY _file, _row"
-    ).fetchall():
-        summary.problems.append(RowProblem(
-            names[file_no], row, "record_id",
-            f"duplicates row {r0} of {names[f0]} (same record_id and hospital_code)"))
-        rejected.setdefault((file_no, row),
-                            {"record_id": record_id, "hospital_code": hospital_code})
-    stored = store.dataset_files(load.root)
-    exists = "FALSE"
-    if stored:
-        files = ", ".join(f"'{p}'" for p in stored)
-        exists = (f"EXISTS (SELECT 1 FROM read_parquet([{files}]) s "
-                  "WHERE s.record_id = i.record_id AND s.hospital_code = i.hospital_code)")
-    cols = ", ".join(STORED_COLUMNS)
-    con.execute(f"CREATE TEMP TABLE fresh AS SELECT {cols}, _rule, {exists} AS _old "
-                "FROM incoming i WHERE _n = 1")
-    # how each loaded row's specialty was decided, for the manifest (TCM figures name it)
-    summary.specialty_rules = {str(rule): int(n) for rule, n in con.execute(
-        "SELECT _rule, count(*) FROM fresh WHERE NOT _old AND specialty = 'tcm' "
-        "GROUP BY _rule ORDER BY 1").fetchall()}
-    (summary.already_stored,) = con.execute(
-        "SELECT count(*) FROM fresh WHERE _old").fetchone() or (0,)
-    for year, rows in con.execute(
-        "SELECT year, count(*) FROM fresh WHERE NOT _old GROUP BY year ORDER BY year"
-    ).fetchall():
-        target = load.new_file(int(year))
-        con.execute(f"COPY (SELECT {cols} FROM fresh WHERE NOT _old AND year = {year} "
-                    f"ORDER BY residence_code) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-        load.add(target, year=int(year), rows=int(rows))
-        summary.years.append(int(year))
-    summary.rows_loaded = load.rows
-    con.close()
+def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
+                ref: checks.Reference, writer: ThreadPoolExecutor,
+                hasher: PseudonymProcess | None, key: str, staged: Staged,
+                summary: IngestSummary,
+                rejected: dict[tuple[int, int], dict[str, Any]],
+                progress: Progress | None) -> int:
+    """Check every batch of one file and stage its good rows; returns the rows read."""
+    total, done = _total_rows(path), 0
+    position = [0]
+    size = path.stat().st_size if path.exists() else 0
+    staging: deque[Future[None]] = deque()
+    for batch in _read_ahead(_batches(path, position)):
+        checked = checks.check_batch(con, batch, ref)
+        if checked.bad.any():
+            found: dict[int, dict[str, Any]] = {}
+            summary.problems.extend(_problems(batch, checked.bad, file=str(path),
+                                              first_row=done + 1, rejected=found))
+            rejected.update({(file_no, row): given for row, given in found.items()})
+        good = checked.good
+        if len(good):
+            rows = np.flatnonzero(checked.bad == 0).astype(np.int64) + done + 1
+            good = good.append_column("_row", pa.array(rows))
+            staging.append(writer.submit(_stage, good, hasher, key, file_no, staged))
+        while len(staging) > 1 or (staging and staging[0].done()):
+            staging.popleft().result()
+        done += batch.num_rows
+        if progress:
+            estimate = total or (round(done * size / position[0]) if position[0] else None)
+            progress(str(path), done, max(estimate, done) if estimate else None)
+    while staging:
+        staging.popleft().result()
+    if done == 0:
+        raise _refuse(path, "has no data rows")
+    if progress:
+        progress(str(path), done, done)
+    return done
 
 
 def _write_rejects(
     path: Path,
     problems: list[RowProblem],
-    rejected: dict[tuple[int, int], dict[str, str]],
+    rejected: dict[tuple[int, int], dict[str, Any]],
     names: list[str],
 ) -> None:
     """One line per bad row: where, which fields, why, then the row as given."""
@@ -376,3 +333,4 @@ def _write_rejects(
             given = ["" if pd.isna(raw.get(c)) else raw[c] for c in INPUT_COLUMNS]
             writer.writerow([safe_text(str(v)) for v in (file, row, ";".join(p.field for p in found),
                              "; ".join(p.reason for p in found), *given)])
+

@@ -163,6 +163,22 @@ def derive_specialty(diagnosis: pd.Series, age: pd.Series) -> pd.Series:
     return pd.Series(out, index=diagnosis.index, dtype=object)
 
 
+def specialty_sql(diagnosis: str, age: str) -> str:
+    """:func:`derive_specialty` as one SQL CASE (DuckDB) over an upper-cased diagnosis and a
+    numeric age, for ingest's checks query; the same rules in the same order."""
+    number = f"(ascii({diagnosis}[1]) * 100 + TRY_CAST({diagnosis}[2:3] AS INTEGER))"
+    ranges = " ".join(
+        f"WHEN {number} BETWEEN {_category_number(lo)} AND {_category_number(hi)} "
+        f"THEN '{spec.value}'" for lo, hi, spec in _RULES)
+    pregnancy = f"{number} BETWEEN {_category_number('O00')} AND {_category_number('O99')}"
+    return (f"(CASE WHEN NOT regexp_matches({diagnosis}, '^[A-Z][0-9]{{2}}') "
+            f"THEN '{Specialty.other.value}' "
+            f"WHEN {pregnancy} THEN '{Specialty.obstetrics_gynecology.value}' "
+            f"WHEN coalesce({age}, 999) < {PEDIATRIC_AGE_LIMIT} THEN '{Specialty.pediatrics.value}' "
+            f"{ranges} WHEN regexp_matches({diagnosis}, '^Z51\\.?[01]') "
+            f"THEN '{Specialty.oncology.value}' ELSE '{Specialty.other.value}' END)")
+
+
 def specialty_of(diagnosis: str, age: int) -> str:
     """Scalar convenience wrapper around :func:`derive_specialty` (tests, docs)."""
     return str(derive_specialty(pd.Series([diagnosis]), pd.Series([age])).iloc[0])

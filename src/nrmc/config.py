@@ -38,6 +38,10 @@ class Settings(BaseSettings):
                                description="published counts below are withheld")
     read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
     read_cache_seconds: float = Field(default=300.0, gt=0, description="web read cache lifetime")
+    evaluation_wait_seconds: float = Field(
+        default=0.2, ge=0, le=600,
+        description="how long a request waits for an evaluation being computed before "
+                    "answering 202 (computing)")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024,
                                 description="largest request body (413 above it)")
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024,
@@ -87,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.home / "evaluations"
 
     @property
     def scenarios_dir(self) -> Path:

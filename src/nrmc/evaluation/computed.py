@@ -46,8 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from ..flows import store as flows_store
@@ -106,46 +105,56 @@ def manifest_digest(flows_dir: Path) -> tuple[str, int]:
     return hashlib.sha256(body.encode()).hexdigest(), manifest.version
 
 
-def _frame_digest(frame: pd.DataFrame, sort_by: str) -> str:
-    if frame.empty:
-        return "empty"
-    frame = frame.sort_values(sort_by).reset_index(drop=True)
-    frame = frame[sorted(frame.columns)]
-    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return hashlib.sha256(",".join(frame.columns).encode() + hashed.tobytes()).hexdigest()
+# What the flows geography reads of a region (flows.geo.units_table and names_table), and what
+# evaluate reads of a project (projects.service.project_table, whose derived columns follow).
+REGION_COLUMNS = ("code", "parent_code", "level", "name_zh", "name_en", "leaf")
+PROJECT_COLUMNS = ("id", "batch", "province_code", "city_code", "specialty",
+                   "project_hospital_code", "output_hospital_code", "opening_year", "opened_on",
+                   "opening_source")
+
+
+def _rows_digest(rows: object) -> str:
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def read_inputs(session: Session, flows_dir: Path) -> Inputs:
     """What every project's evaluation depends on now (a few ms: memoise it, ``InputsReader``)."""
     from ..domains.hospitals.models import Hospital
-    from ..domains.projects import service as projects
     from ..domains.projects.models import Project
-    from ..domains.regions import service as regions
+    from ..domains.regions.models import Region
 
     data, version = manifest_digest(flows_dir)
-    table = projects.project_table(session=session)
-    region_digest = _frame_digest(regions.region_table(session=session), "code")
+    projects = session.execute(select(*(getattr(Project, c) for c in PROJECT_COLUMNS))
+                               .order_by(Project.id)).all()
+    regions = _rows_digest(session.execute(select(*(getattr(Region, c) for c in REGION_COLUMNS))
+                                           .order_by(Region.code)).all())
     common = hashlib.sha256(
-        f"{CODE_VERSION}|{_frame_digest(table, 'id')}|{region_digest}".encode()).hexdigest()
+        f"{CODE_VERSION}|{_rows_digest(projects)}|{regions}".encode()).hexdigest()
     names = session.execute(select(Project.id, Hospital.name_zh).join(
         Hospital, Hospital.code == Project.project_hospital_code)).all()
-    return Inputs(data=data, version=version, common=common, regions=region_digest,
+    return Inputs(data=data, version=version, common=common, regions=regions,
                   titles={int(pid): str(name) for pid, name in names})
 
 
+READ_TABLES = ("projects", "regions", "hospitals")  # the store tables read_inputs reads
+
+
 class InputsReader:
-    """``read_inputs``, read again only when the store's data revision or the flows manifest
-    changed since the last read (the revision advances on every committed write, from any
-    process: db/revision.py). Reading the revision first, then the tables, can only file newer
-    inputs under an older revision, never older under newer: no stale key is ever served."""
+    """``read_inputs``, read again only when a table it reads may have changed, or the flows
+    manifest did. Where the store counts writes per table (``table_revisions``, with ``*`` for
+    a write whose table was not told apart) only writes to ``READ_TABLES`` count: a referral
+    does not make anyone read the inputs again. On an older store the global data revision
+    stands in (every committed write, db/revision.py). Reading the counters first, then the
+    tables, can only file newer inputs under an older stamp, never older under newer."""
 
     def __init__(self, flows_dir: Path) -> None:
         self.flows_dir = flows_dir
         self._lock = threading.Lock()
         self._last: tuple[object, Inputs] | None = None
+        self._per_table: bool | None = None  # does the store count writes per table?
 
     def read(self, session: Session) -> Inputs:
-        stamp = (_revision(session), manifest_digest(self.flows_dir))
+        stamp = (self._revision(session), manifest_digest(self.flows_dir))
         with self._lock:
             if self._last is not None and self._last[0] == stamp:
                 return self._last[1]
@@ -154,11 +163,16 @@ class InputsReader:
             self._last = (stamp, inputs)
         return inputs
 
-
-def _revision(session: Session) -> int:
-    """The store's data revision (db/revision.py; migration 0003 made its table)."""
-    value = session.execute(text("SELECT value FROM data_revision WHERE id = 1")).scalar()
-    return int(value) if value is not None else 0
+    def _revision(self, session: Session) -> object:
+        if self._per_table is None:
+            self._per_table = inspect(session.connection()).has_table("table_revisions")
+        if self._per_table:
+            names = ", ".join(f"'{name}'" for name in (*READ_TABLES, "*"))
+            rows = session.execute(text(
+                f"SELECT name, value FROM table_revisions WHERE name IN ({names})")).all()
+            return tuple(sorted((str(name), int(value)) for name, value in rows))
+        value = session.execute(text("SELECT value FROM data_revision WHERE id = 1")).scalar()
+        return int(value) if value is not None else 0
 
 
 class EvaluationStore:

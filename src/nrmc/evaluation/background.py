@@ -63,6 +63,8 @@ class Refresher:
         self._source: tuple[str, str, EngineFlowSource] | None = None  # (data, regions, source)
         self._shared: tuple[str, str, service.Shared] | None = None  # (data, common, inputs)
         self._pruned = 0.0
+        self.publish_min_cell: int | None = None  # remember what releases withhold (the desk sets it)
+        self._unpublished: list[Record] = []
 
     # --- thread life ---------------------------------------------------------------------------
 
@@ -144,6 +146,8 @@ class Refresher:
             return False
         keys = inputs.keys()
         wanted = self._next(keys)
+        if wanted is None or len(self._unpublished) >= 25:
+            self._remember_withheld()
         if wanted is None:
             if self.persistent and time.monotonic() - self._pruned > self.prune_every:
                 self._pruned = time.monotonic()
@@ -199,7 +203,29 @@ class Refresher:
             self._source = self._shared = None
             return None
         self.computed += 1
+        if record.evaluation is not None:
+            self._unpublished.append(record)
         return record
+
+    def _remember_withheld(self) -> None:
+        """Add to the withheld-cells ledger what the first release of each evaluation computed
+        since the last call will withhold, in one write, here rather than in the first request
+        (the ledger file holds every outflow cell too: reading and rewriting it takes seconds
+        on a national dataset). A request publishing it then finds nothing new to write."""
+        if not self._unpublished or self.publish_min_cell is None:
+            self._unpublished.clear()
+            return
+        from ..core.privacy import LEDGER_FILE, WithheldLedger
+        from .disclosure import publish_all
+
+        ledger = WithheldLedger(self.flows_dir / LEDGER_FILE)
+        collected = _Collecting(ledger.read())
+        for record in self._unpublished:
+            assert record.evaluation is not None
+            publish_all(record.evaluation.before_after, self.publish_min_cell,
+                        ledger=collected, prefix=f"project:{record.project_id}")  # type: ignore[arg-type]
+        ledger.remember(collected.fresh)
+        self._unpublished.clear()
 
     def _source_for(self, session: Session, inputs: Inputs) -> EngineFlowSource:
         if self._source is None or self._source[:2] != (inputs.data, inputs.regions):
@@ -218,3 +244,19 @@ class Refresher:
                             service.shared_inputs(session=session, source=source))
         return self._shared[2]
 
+
+
+class _Collecting:
+    """A ledger for ``publish_all`` that reads a parsed copy and collects what to remember."""
+
+    def __init__(self, known: dict[str, frozenset[str]]) -> None:
+        self.known = known
+        self.fresh: dict[str, frozenset[str]] = {}
+
+    def read(self) -> dict[str, frozenset[str]]:
+        return self.known
+
+    def remember(self, withheld: dict[str, frozenset[str]]) -> None:
+        for key, kinds in withheld.items():
+            if kinds and not kinds <= self.known.get(key, frozenset()):
+                self.fresh[key] = self.fresh.get(key, frozenset()) | frozenset(kinds)

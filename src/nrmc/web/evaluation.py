@@ -143,6 +143,7 @@ class EvaluationDesk:
         self.refresher = Refresher(store=self.store, flows_dir=settings.flows_dir,
                                    sessionmaker=make_session, engine=settings.engine,
                                    spark_master=settings.spark_master)
+        self.refresher.publish_min_cell = settings.min_cell_size
         self._lock = threading.Lock()
         self._published: OrderedDict[tuple[Any, ...], EvaluationOut] = OrderedDict()
         self._ledger: tuple[Any, dict[str, frozenset[str]], dict[str, frozenset[Any]]] | None = None
@@ -202,7 +203,9 @@ class EvaluationDesk:
             if out is not None:
                 self._published.move_to_end(key)
                 return out
-        out = to_out(record.evaluation, min_cell, ledger=WithheldLedger(path), prefix=prefix)
+        entries = dict(key[3])
+        out = to_out(record.evaluation, min_cell, ledger=_KnownLedger(path, entries),  # type: ignore[arg-type]
+                     prefix=prefix)
         with self._lock:
             self._published[key] = out
             while len(self._published) > 512:
@@ -226,6 +229,25 @@ class EvaluationDesk:
                 by_prefix[prefix] = frozenset((k, v) for k, v in cells.items()
                                               if k.startswith(head))
             return by_prefix[prefix]
+
+
+class _KnownLedger:
+    """The withheld-cells ledger as ``publish_all`` uses it, with the entries for this prefix
+    already read (the ledger file also holds every outflow cell: tens of MB on a national
+    dataset, ~1 s to parse): ``read`` answers them; ``remember`` writes through to the file
+    only what it does not hold yet (a first release of this evaluation), under its lock."""
+
+    def __init__(self, path: Path, entries: dict[str, frozenset[str]]) -> None:
+        self.ledger = WithheldLedger(path)
+        self.entries = entries
+
+    def read(self) -> dict[str, frozenset[str]]:
+        return dict(self.entries)
+
+    def remember(self, withheld: dict[str, frozenset[str]]) -> None:
+        fresh = {k: v for k, v in withheld.items() if v and not v <= self.entries.get(k, set())}
+        if fresh:
+            self.ledger.remember(fresh)
 
 
 def _domain_error(kind: str) -> type[errors.NrmcError]:

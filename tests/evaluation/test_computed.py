@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -160,3 +161,22 @@ def test_requests_are_answered_oldest_first_and_views_add_up_across_processes(tm
     store.note_view(5, every=0.0)
     assert EvaluationStore(tmp_path).views() == {3: 4, 5: 2}
 
+
+
+def test_the_evaluation_stretch_of_the_ledger_reads_as_the_whole_ledger_does(tmp_path: Path):
+    from nrmc.core.privacy import WithheldLedger
+    from nrmc.evaluation.disclosure import evaluation_cells
+
+    path = tmp_path / "withheld-cells.json"
+    assert evaluation_cells(path) == {}
+    ledger = WithheldLedger(path)
+    ledger.remember({"county|620921|2023|": {"discharges"}, "prefecture|6209|2023|": {"x"}})
+    assert evaluation_cells(path) == {}
+    ledger.remember({"evaluation|project:31|outflow_rate|2023": {"numerator"},
+                     "evaluation|project:3|level4_share|2024": {"denominator", "numerator"},
+                     "province|620000|2024|": {"treated_outside"}})
+    whole = {k: v for k, v in ledger.read().items() if k.startswith("evaluation|")}
+    assert evaluation_cells(path) == whole and len(whole) == 2
+    path.write_text('{"cells": {"evaluation|project:31|outflow_rate|2023": [', encoding="utf-8")
+    with pytest.raises(RuntimeError, match="withheld-cells ledger"):
+        evaluation_cells(path)  # damaged: refused, never read as if nothing were withheld

@@ -36,7 +36,7 @@ from ..domains.projects.models import Project
 from ..evaluation import service as evaluation
 from ..evaluation.background import Refresher
 from ..evaluation.computed import EvaluationStore, InputsReader, Record
-from ..evaluation.disclosure import publish_all, withheld_reason
+from ..evaluation.disclosure import evaluation_cells, publish_all, withheld_reason
 from ..flows import store
 from .deps import CurrentProject, PageUser, SessionDep, SourceDep
 from .read_cache import cached_read
@@ -147,6 +147,7 @@ class EvaluationDesk:
         self._lock = threading.Lock()
         self._published: OrderedDict[tuple[Any, ...], EvaluationOut] = OrderedDict()
         self._ledger: tuple[Any, dict[str, frozenset[str]], dict[str, frozenset[Any]]] | None = None
+        self._damaged: tuple[Any, str] | None = None  # (ledger stamp, why it cannot be read)
 
     def start(self) -> None:
         """At server start: refresh every evaluation in the background from now on (only the
@@ -213,8 +214,11 @@ class EvaluationDesk:
         return out
 
     def _ledger_entries(self, path: Path, prefix: str) -> frozenset[Any]:
-        """The ledger's entries for one evaluation prefix; the file is parsed again only when
-        it changed (it is only ever replaced whole: a new inode and times)."""
+        """The ledger's entries for one evaluation prefix. The file is read again only when it
+        changed (it is only ever replaced whole: a new inode and times), and then only its
+        evaluation stretch is parsed (``disclosure.evaluation_cells``); the whole file is
+        parsed once per version in the background, and a ledger that fails it stops
+        publication, as ``WithheldLedger.read`` would."""
         try:
             stat = os.stat(path)
             stamp: Any = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
@@ -222,13 +226,25 @@ class EvaluationDesk:
             stamp = None
         with self._lock:
             if self._ledger is None or self._ledger[0] != stamp:
-                self._ledger = (stamp, WithheldLedger(path).read(), {})
+                self._ledger = (stamp, evaluation_cells(path), {})
+                if stamp is not None:
+                    threading.Thread(target=self._check_ledger, args=(path, stamp),
+                                     daemon=True).start()
+            if self._damaged is not None and self._damaged[0] == stamp:
+                raise RuntimeError(self._damaged[1])
             _, cells, by_prefix = self._ledger
             if prefix not in by_prefix:
                 head = f"evaluation|{prefix}|"
                 by_prefix[prefix] = frozenset((k, v) for k, v in cells.items()
                                               if k.startswith(head))
             return by_prefix[prefix]
+
+    def _check_ledger(self, path: Path, stamp: Any) -> None:
+        try:
+            WithheldLedger(path).read()
+        except RuntimeError as exc:
+            with self._lock:
+                self._damaged = (stamp, str(exc))
 
 
 class _KnownLedger:

@@ -13,7 +13,7 @@ Measures, on one demo workspace (default: a fresh 3 M-row `nrmc demo`):
   tree before the store), where each request re-ran disclosure and redrew the chart.
 
 Run: python benchmarks/evaluation_store.py [--home DIR] [--projects N] [--requests N]
-         [--baseline-src /tmp/base/src]
+         [--baseline-src /tmp/base/src] [--ledger withheld-cells.json]
 The baseline tree runs this same script (``--json``) in a subprocess on a copy of the workspace.
 """
 
@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another nrmc source tree to measure the same way")
+    parser.add_argument("--ledger", type=Path, default=None,
+                        help="a withheld-cells ledger to start from (a served workspace's holds "
+                             "every outflow cell: tens of MB)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -150,6 +153,8 @@ def main() -> None:
         homes = {name: Path(tmp) / name for name in ("now", "baseline")}
         for home in homes.values():
             shutil.copytree(source, home, ignore=shutil.ignore_patterns("evaluations"))
+            if args.ledger:
+                shutil.copy(args.ledger, home / "flows" / "withheld-cells.json")
         load = os.getloadavg()[0]
         rows: dict[str, dict[str, Any]] = {}
         rows["per-project inputs (same tree)"] = {"evaluation": per_evaluation(
@@ -163,14 +168,18 @@ def main() -> None:
                 capture_output=True, text=True, check=True)
             rows[f"baseline tree {args.baseline_src}"] = json.loads(run.stdout.splitlines()[-1])
         rows["now"] = measure(homes["now"], args.projects, args.requests, baseline=False)
-    print(f"\nEvaluation CPU ({args.projects} projects, {args.requests} requests each; "
+    ledger = f"ledger {args.ledger.stat().st_size / 1e6:.0f} MB" if args.ledger else "no ledger"
+    print(f"\nEvaluation CPU ({args.projects} projects, {args.requests} requests each, {ledger}; "
           f"load average before: {load:.1f})\n")
     print("| run | flow tables s | shared s | per evaluation s (mean / max) | "
           "all projects s | warm-up s | API ms/request | page ms/request |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, row in rows.items():
         e, r = row["evaluation"], row.get("request", {})
-        cell = (lambda k, f: f.format(r[k]) if k in r else "—")  # noqa: E731
+
+        def cell(k: str, f: str, r: dict[str, Any] = r) -> str:
+            return f.format(r[k]) if k in r else "—"
+
         print(f"| {name} | {e['tables_s']:.2f} | {e['shared_s']:.2f} | "
               f"{e['mean_s']:.3f} / {e['max_s']:.3f} | {e['all_s']:.1f} | "
               f"{cell('warm_s', '{:.1f}')} | {cell('api_ms', '{:.1f}')} | "

@@ -216,15 +216,16 @@ class Refresher:
             self._unpublished.clear()
             return
         from ..core.privacy import LEDGER_FILE, WithheldLedger
-        from .disclosure import publish_all
+        from .disclosure import evaluation_cells, publish_all
 
         ledger = WithheldLedger(self.flows_dir / LEDGER_FILE)
-        collected = _Collecting(ledger.read())
+        collected = _Collecting(evaluation_cells(ledger.path))
         for record in self._unpublished:
             assert record.evaluation is not None
             publish_all(record.evaluation.before_after, self.publish_min_cell,
                         ledger=collected, prefix=f"project:{record.project_id}")  # type: ignore[arg-type]
-        ledger.remember(collected.fresh)
+        if collected.fresh:
+            ledger.remember(collected.fresh)
         self._unpublished.clear()
 
     def _source_for(self, session: Session, inputs: Inputs) -> EngineFlowSource:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,7 @@ from .render import render
 
 api = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["evaluation"])
 pages = APIRouter(include_in_schema=False)
+LEDGER_CHECK_EVERY = 60.0  # seconds: the whole ledger is parsed (~1.5 s) at most this often
 RETRY_AFTER = 3  # seconds: when a client should ask again for an evaluation being computed
 COMPUTING = ("正在计算：本项目的评估正在后台计算，请稍后再试。",
              "Computing: this project's evaluation is being computed in the background; "
@@ -148,6 +150,7 @@ class EvaluationDesk:
         self._published: OrderedDict[tuple[Any, ...], EvaluationOut] = OrderedDict()
         self._ledger: tuple[Any, dict[str, frozenset[str]], dict[str, frozenset[Any]]] | None = None
         self._damaged: tuple[Any, str] | None = None  # (ledger stamp, why it cannot be read)
+        self._checked = -LEDGER_CHECK_EVERY
 
     def start(self) -> None:
         """At server start: refresh every evaluation in the background from now on (only the
@@ -216,9 +219,10 @@ class EvaluationDesk:
     def _ledger_entries(self, path: Path, prefix: str) -> frozenset[Any]:
         """The ledger's entries for one evaluation prefix. The file is read again only when it
         changed (it is only ever replaced whole: a new inode and times), and then only its
-        evaluation stretch is parsed (``disclosure.evaluation_cells``); the whole file is
-        parsed once per version in the background, and a ledger that fails it stops
-        publication, as ``WithheldLedger.read`` would."""
+        evaluation stretch is parsed (``disclosure.evaluation_cells``, which refuses a file
+        not in the ledger's shape); the whole file is parsed in the background, at most every
+        ``LEDGER_CHECK_EVERY`` seconds, and a ledger that fails it stops publication, as
+        ``WithheldLedger.read`` would."""
         try:
             stat = os.stat(path)
             stamp: Any = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
@@ -227,7 +231,8 @@ class EvaluationDesk:
         with self._lock:
             if self._ledger is None or self._ledger[0] != stamp:
                 self._ledger = (stamp, evaluation_cells(path), {})
-                if stamp is not None:
+                if stamp is not None and time.monotonic() - self._checked > LEDGER_CHECK_EVERY:
+                    self._checked = time.monotonic()
                     threading.Thread(target=self._check_ledger, args=(path, stamp),
                                      daemon=True).start()
             if self._damaged is not None and self._damaged[0] == stamp:

@@ -343,6 +343,12 @@ class EvaluationStore:
                     removed += 1
             except FileNotFoundError:
                 continue
+        for path in (self.root / "views").glob("*.json"):  # counts of processes long gone
+            try:
+                if path.stat().st_mtime < time.time() - 7 * 86400:
+                    path.unlink()
+            except FileNotFoundError:
+                continue
         return removed
 
 

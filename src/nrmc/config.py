@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     read_cache_file: Path | None = Field(
         default=None, description="SQLite file the web workers share cached answers through "
                                   "(nrmc serve names a fresh one per run when it starts workers)")
+    evaluation_wait_seconds: float = Field(
+        default=0.2, ge=0, le=600,
+        description="how long a request waits for an evaluation being computed before "
+                    "answering 202 (computing)")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024,
                                 description="largest request body (413 above it)")
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024,
@@ -107,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.home / "evaluations"
 
     @property
     def scenarios_dir(self) -> Path:

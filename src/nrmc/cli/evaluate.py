@@ -40,9 +40,36 @@ def flow_source(session: Session) -> FlowSource:
 
 def _run(scope: str, key: str, baseline_year: int | None, fmt: OutputFormat) -> None:
     with db_session() as session:
-        ev = service.evaluate(session=session, source=flow_source(session), scope=scope,
-                              key=key, baseline_year=baseline_year)
+        if scope == "project" and baseline_year is None:
+            ev = _stored_project(session, int(key))
+        else:
+            ev = service.evaluate(session=session, source=flow_source(session), scope=scope,
+                                  key=key, baseline_year=baseline_year)
     emit_one(ev.summary(), fmt)
+
+
+def _stored_project(session: Session, project_id: int) -> service.Evaluation:
+    """A project's evaluation as the web shows it: read from the workspace's store of computed
+    evaluations (``evaluation.computed``), or computed now and stored there for the web."""
+    from ..core import errors
+    from ..evaluation import computed
+
+    s = settings()
+    inputs = computed.read_inputs(session, s.flows_dir)
+    key = inputs.key(project_id) if inputs.loaded else None
+    if key is None:  # no discharges loaded, or no such project: evaluate says which
+        return service.evaluate(session=session, source=flow_source(session), scope="project",
+                                key=project_id)
+    store = computed.EvaluationStore(s.evaluations_dir)
+    record = store.get_or_compute(key, lambda: computed.compute(
+        session=session, source=flow_source(session), shared=None, flows_dir=s.flows_dir,
+        project_id=project_id, key=key))
+    if record is None or record.evaluation is None:
+        kind, message = record.error if record and record.error else ("NrmcError", "failed")
+        found = getattr(errors, kind, None)
+        raise (found if isinstance(found, type) and issubclass(found, NrmcError)
+               else NrmcError)(message)
+    return record.evaluation
 
 
 @app.command("project")
@@ -52,7 +79,9 @@ def evaluate_project(project_id: int = typer.Argument(..., help="project id (nrm
     """One centre: its host province's outflow in its specialty, before/after and DiD.
 
     did_estimate and its interval are proportional changes, exp(β) − 1 (−0.3 = 30% fewer
-    residents treated outside the province than without the centre).
+    residents treated outside the province than without the centre). Without
+    --baseline-year the result is the one the web shows, read from (or added to) the
+    workspace's stored evaluations.
     """
     _run("project", str(project_id), baseline_year, fmt)
 

@@ -29,9 +29,11 @@ not counts of patients and are never withheld.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -203,3 +205,39 @@ def withheld_reason(metric: str, published: PublishedBeforeAfter, min_cell: int)
         if small:
             parts.append(f"fewer than {min_cell} {' / '.join(small)} in {year} ({label})")
     return "; ".join(parts)
+
+
+_LEDGER_HEAD = b'{"cells": {'
+_EVALUATION_KEY = b'"evaluation|'
+
+
+def evaluation_cells(path: Path) -> dict[str, frozenset[str]]:
+    """The ledger's evaluation entries (keys ``evaluation|…``) without parsing the rest.
+
+    ``WithheldLedger`` writes ``{"cells": {key: [kinds], …}}`` with sorted keys, so the
+    evaluation keys sit in one stretch between the county and prefecture outflow cells, which
+    are most of the file (hundreds of thousands on a national dataset: a full parse takes about
+    a second). That stretch is parsed on its own; a file not in that shape is read whole by
+    ``WithheldLedger.read`` (which refuses a damaged ledger rather than forget what it holds).
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    body = raw.rstrip()
+    first = raw.find(_EVALUATION_KEY)
+    if not body.startswith(_LEDGER_HEAD) or not body.endswith(b"}}"):
+        return _evaluation_only(WithheldLedger(path).read())
+    if first < 0:
+        return {}
+    last = raw.rfind(_EVALUATION_KEY)
+    end = raw.find(b"]", last)
+    try:
+        cells = json.loads(b"{" + raw[first:end + 1] + b"}")
+    except ValueError:
+        return _evaluation_only(WithheldLedger(path).read())
+    return _evaluation_only({str(k): frozenset(v) for k, v in cells.items()})
+
+
+def _evaluation_only(cells: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    return {k: v for k, v in cells.items() if k.startswith("evaluation|")}

@@ -119,6 +119,36 @@ def _scope_projects(session: Session, scope: str, key: str) -> tuple[pd.DataFram
     return rows.reset_index(drop=True), title
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every scope's evaluation reads alike: the flow table, the projects' timing and the
+    cleaned province × specialty panel. They depend on the flows dataset and the project
+    table only, so a caller evaluating many projects at one data version builds them once
+    (``shared_inputs``) instead of once per project."""
+
+    outflow: pd.DataFrame = field(repr=False)
+    specialties: list[str]
+    table: pd.DataFrame = field(repr=False)  # projects.service.project_table
+    years: list[int]
+    panel: pd.DataFrame = field(repr=False)  # did_panel after clean_controls
+    controls: CleanControls
+    min_outflow: float
+
+
+def shared_inputs(*, session: Session, source: FlowSource,
+                  min_outflow: float = MIN_OUTFLOW) -> Shared:
+    """The part of ``evaluate`` that is the same for every project (see ``Shared``)."""
+    outflow = source.outflow()
+    specialties = sorted(str(s) for s in outflow["specialty"].dropna().unique())
+    table = projects.project_table(session=session)
+    timing = treatment_timing(table, specialties)
+    years = sorted(int(y) for y in outflow["year"].unique()) if len(outflow) else []
+    full = did_panel(outflow_panel(outflow, timing), min_outflow=min_outflow)
+    panel, controls = clean_controls(full, table, specialties)
+    return Shared(outflow=outflow, specialties=specialties, table=table, years=years,
+                  panel=panel, controls=controls, min_outflow=min_outflow)
+
+
 def evaluate(
     *,
     session: Session,
@@ -128,23 +158,24 @@ def evaluate(
     baseline_year: int | None = None,
     min_outflow: float = MIN_OUTFLOW,
     with_programme: bool = False,
+    shared: Shared | None = None,
 ) -> Evaluation:
     """Before/after on four metrics and the staggered DiD for the scope's cells.
 
     The baseline defaults to the year before the scope's first opening. The DiD treats only
     the scope's (province, specialty) cells; every other cell is a control until its own
     centre opens (``estimate.estimate``); ``programme_did`` (only ``with_programme``, for
-    reports) is the same for all centres.
+    reports) is the same for all centres. ``shared`` must come from ``shared_inputs`` on the
+    same store state and source (the caller keys it on them: ``evaluation.computed``).
     """
     key = str(key)
     rows, title = _scope_projects(session, scope, key)
     opening = rows["opening_year"].dropna()
     opening_year = int(opening.min()) if len(opening) else None
-    outflow = source.outflow()
-    specialties = sorted(str(s) for s in outflow["specialty"].dropna().unique())
-    table = projects.project_table(session=session)
-    timing = treatment_timing(table, specialties)
-    years = sorted(int(y) for y in outflow["year"].unique()) if len(outflow) else []
+    if shared is None or shared.min_outflow != min_outflow:
+        shared = shared_inputs(session=session, source=source, min_outflow=min_outflow)
+    outflow, specialties, years = shared.outflow, shared.specialties, shared.years
+    panel, controls = shared.panel, shared.controls
     if baseline_year is None and opening_year is not None:
         baseline_year = opening_year - 1
     if baseline_year is None and years:
@@ -174,8 +205,6 @@ def evaluate(
     add("level4_share", source.hospital_level4(hospitals), "level4", "surgeries")
     add("outside_city_share", source.hospital_reach(hospitals), "from_outside_city", "discharges")
 
-    full = did_panel(outflow_panel(outflow, timing), min_outflow=min_outflow)
-    panel, controls = clean_controls(full, table, specialties)
     did, note = _did(panel, None if scope == "programme" else cells)
     programme = None
     if scope == "programme":

@@ -77,8 +77,15 @@ class EngineFlowSource:
         return frame[frame["unit"].isin(list(hospitals))].reset_index(drop=True)
 
     def hospital_reach(self, hospitals: Sequence[str]) -> pd.DataFrame:
-        return self._engine.run_reach(self.dataset_dir, self.regions, hospitals=list(hospitals),
-                                      backend=self._backend)
+        # One scan for every hospital, then a filter: each project's evaluation asks for its own
+        # hospital, and a scan per project cost more than the rest of its evaluation.
+        if "reach" not in self._cache:
+            self._cache["reach"] = self._engine.run_reach(self.dataset_dir, self.regions,
+                                                          backend=self._backend)
+        frame = self._cache["reach"]
+        if not hospitals:  # as run_reach: no codes means every hospital
+            return frame
+        return frame[frame["hospital_code"].isin(list(hospitals))].reset_index(drop=True)
 
     def origins(self, city: str, specialty: str, year: int | None) -> pd.DataFrame:
         if "matrix" not in self._cache:

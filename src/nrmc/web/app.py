@@ -29,6 +29,7 @@ from ..db import make_engine, sessionmaker_for
 from ..domains.users.service import Refused
 from . import routes
 from .deps import LoginRequired, PasswordChangeRequired
+from .evaluation import EvaluationDesk
 from .guards import AdmissionLimit, BodyLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
 from .outflow import OutflowCache
 from .read_cache import ReadCache, cached_routes
@@ -48,7 +49,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.env != "test":
             threading.Thread(target=_warm_outflow, args=(_app,), daemon=True).start()
+            _app.state.evaluations.start()  # computes missing evaluations, one per deployment
         yield
+        _app.state.evaluations.stop()
 
     app = FastAPI(
         lifespan=lifespan, title="nrmc API", version=__version__,
@@ -66,8 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.templates = make_templates(min_cell=settings.min_cell_size)
     app.state.outflow = OutflowCache(settings.flows_dir, engine=settings.engine,
                                      min_cell=settings.min_cell_size)
-    app.state.evaluations = {}  # (project id, dataset version) → Evaluation (web/evaluation.py)
-    app.state.flow_source = None
+    app.state.evaluations = EvaluationDesk(settings, app.state.sessionmaker)  # web/evaluation.py
     # Outermost last. The read cache answers from memory inside the session (it needs the
     # decoded cookie) but outside the admission limit (a hit takes no pooled connection).
     app.add_middleware(AdmissionLimit, slots=pool_capacity(engine))

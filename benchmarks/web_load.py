@@ -66,6 +66,7 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.cache = b""  # the last answer's X-Nrmc-Cache header (hit, miss or empty)
 
     async def get(self, path: str, headers: dict[str, str]) -> int:
         return await self.send("GET", path, headers, None)
@@ -83,9 +84,12 @@ class Connection:
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = 0
+        self.cache = b""
         for line in head.split(b"\r\n")[1:]:
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
+            elif line[:13].lower() == b"x-nrmc-cache:":
+                self.cache = line[13:].strip()
         await self.reader.readexactly(length)
         return status
 

@@ -63,6 +63,7 @@ class User:
     projects: list[int] = field(default_factory=list)
     hospitals: list[str] = field(default_factory=list)
     referrals: list[int] = field(default_factory=list)
+    partners: list[str] = field(default_factory=list)  # where a referral may go (project hospitals)
     alliances: list[int] = field(default_factory=list)
     province: str = "620000"
     csrf: str = ""
@@ -102,7 +103,7 @@ def endpoints() -> list[tuple[str, float, Callable[[User, random.Random], Reques
 
     def create_referral(user: User, rng: random.Random) -> Request:
         frm = _pick(user.hospitals, rng, "H0")
-        to = _pick([h for h in user.hospitals if h != frm], rng, frm)
+        to = _pick([h for h in user.partners if h != frm], rng, frm)
         body = json.dumps({"from_hospital": frm, "to_hospital": to, "specialty": "neurology",
                            "diagnosis": "I63.9", "urgency": "routine",
                            "reason": "load benchmark"}).encode()
@@ -177,8 +178,10 @@ def make_users(base: str, env: dict[str, str]) -> list[User]:
             subprocess.run([sys.executable, "-c", "from nrmc.cli.main import app; app()", *args],
                            env=env, input=PASSWORD + "\n", text=True, capture_output=True)
             users.append(User(name, role, scope))
+    everywhere = sorted({p["project_hospital"]["code"] for p in projects})
     for user in users:
         sign_in(base, user)
+        user.partners = everywhere
     return users
 
 
@@ -232,6 +235,7 @@ async def drive(base: str, users: list[User], clients: int, seconds: float, seed
     weights = [c[1] for c in catalogue]
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    misses: dict[str, int] = defaultdict(int)  # answers the read cache had to rebuild
     host, port = base.split("//", 1)[1].split(":")
     count = 0
     stop_at = time.perf_counter() + seconds
@@ -251,6 +255,7 @@ async def drive(base: str, users: list[User], clients: int, seconds: float, seed
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
                 status, connection = -1, Connection(host, int(port))
             latencies[names[index]].append((time.perf_counter() - started) * 1000)
+            misses[names[index]] += connection.cache == b"miss"
             if status == -1:
                 errors[names[index]]["timeout"] += 1
             elif status >= 500:
@@ -263,7 +268,7 @@ async def drive(base: str, users: list[User], clients: int, seconds: float, seed
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(clients)))
-    return latencies, errors, time.perf_counter() - began
+    return latencies, errors, misses, time.perf_counter() - began
 
 
 def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> dict[str, Any]:
@@ -279,7 +284,7 @@ def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> 
             user = managers[i % len(managers)]
             project = user.projects[0]
             frm = user.scope or user.hospitals[0]
-            to = _pick([h for h in user.hospitals if h != frm], rng, frm)
+            to = _pick([h for h in user.partners if h != frm], rng, frm)
             client.post("/api/v1/referrals", headers={**user.api, "Idempotency-Key":
                                                       f"probe-{rng.getrandbits(64):x}"},
                         json={"from_hospital": frm, "to_hospital": to, "specialty": "neurology",
@@ -293,20 +298,20 @@ def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> 
     return {"latencies": latencies, "misses": misses}
 
 
-def report(label: str, latencies, errors, elapsed: float, cpu: float, load: float) -> dict:  # type: ignore[no-untyped-def]
+def report(label: str, latencies, errors, misses, elapsed: float, cpu: float, load: float) -> dict:  # type: ignore[no-untyped-def]
     everything = [v for values in latencies.values() for v in values]
     n = len(everything)
     print(f"### {label}\n\n{elapsed:.1f} s, load average before {load:.1f}, server CPU "
           f"{cpu:.1f} s = {1000 * cpu / max(n, 1):.1f} ms per request\n")
-    print("| endpoint | requests | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| endpoint | requests | rebuilt (cache miss) | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for name in sorted(latencies):
         values = latencies[name]
         errs = ", ".join(f"{k} {v}" for k, v in errors.get(name, {}).items()) or "0"
-        print(f"| {name} | {len(values):,} | {statistics.median(values):.1f} | "
+        print(f"| {name} | {len(values):,} | {misses.get(name, 0):,} | {statistics.median(values):.1f} | "
               f"{percentile(values, 95):.1f} | {percentile(values, 99):.1f} | {errs} |")
     total_errors = sum(sum(e.values()) for e in errors.values())
-    print(f"| **all** | {n:,} | {statistics.median(everything):.1f} | "
+    print(f"| **all** | {n:,} | {sum(misses.values()):,} | {statistics.median(everything):.1f} | "
           f"{percentile(everything, 95):.1f} | {percentile(everything, 99):.1f} | {total_errors} |\n")
     return {"run": label, "rps": n / elapsed, "p99": percentile(everything, 99),
             "errors": total_errors, "cpu_ms": 1000 * cpu / max(n, 1), "load": load}
@@ -339,14 +344,14 @@ def main() -> None:
                     users = make_users(base, env)
                     load = os.getloadavg()[0]
                     cpu0 = server_cpu_seconds(server.pid)
-                    latencies, errors, elapsed = asyncio.run(
+                    latencies, errors, misses, elapsed = asyncio.run(
                         drive(base, users, clients, args.seconds, args.seed))
                     cpu = server_cpu_seconds(server.pid) - cpu0
                     after_write = first_views_after_writes(base, users)
                 finally:
                     stop_server(server)
                 label = f"{clients} clients, read cache {mode}, {workers} workers"
-                results.append(report(label, latencies, errors, elapsed, cpu, load))
+                results.append(report(label, latencies, errors, misses, elapsed, cpu, load))
                 views = after_write["latencies"]
                 results[-1]["after_write"] = max(views)
                 print(f"First view after a write ({len(views)} views, {after_write['misses']} "

@@ -239,3 +239,23 @@ def test_workers_share_answers_through_the_cache_file_and_drop_them_together(web
         for client in (second, first):
             fresh = client.get(path, headers=headers)
             assert fresh.json()["notes"] == "seen by both workers"
+
+
+def test_a_crowd_asking_for_the_same_cold_answer_builds_it_once(web_store, tmp_path, tokens, cast):
+    import asyncio
+
+    import httpx
+
+    app = create_app(Settings(home=tmp_path / "crowd", env="test"), engine=web_store[0])
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    path = f"/api/v1/projects/{cast.jiuquan_project}/kpis/trend"
+
+    async def crowd() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://nrmc") as client:
+            return await asyncio.gather(*(client.get(path, headers=headers) for _ in range(8)))
+
+    answers = asyncio.run(crowd())
+    assert [a.status_code for a in answers] == [200] * 8
+    assert sorted(a.headers[CACHE] for a in answers) == ["hit"] * 7 + ["miss"]
+    assert len({a.content for a in answers}) == 1

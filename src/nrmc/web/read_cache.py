@@ -23,6 +23,8 @@ after `ttl` seconds, a bound on anything else that could drift.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import time
@@ -157,6 +159,8 @@ class ReadCache:
         self.entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self.bytes = 0
         self.shared = SharedEntries(shared_file, max_entries=max_entries) if shared_file else None
+        self._building: dict[tuple[Any, ...], asyncio.Event] = {}  # keys being built now
+        self.wait_for_build = 10.0  # seconds a caller waits for another's build of its answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._route(scope) if self.max_entries > 0 else None
@@ -168,14 +172,26 @@ class ReadCache:
             await self.app(scope, receive, send)
             return
         entry = self._lookup(key, revisions)
+        if entry is None and key in self._building:
+            # The same answer is being built for another caller of this worker: wait for it
+            # rather than build it twice (a crowd arriving at a cold or just-dropped entry).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._building[key].wait(), self.wait_for_build)
+            entry = self._lookup(key, revisions)
         if entry is not None:
             self.entries.move_to_end(key)
             await send({"type": "http.response.start", "status": 200,
                         "headers": [*entry.headers, (STATUS_HEADER, b"hit")]})
             await send({"type": "http.response.body", "body": entry.body})
             return
-        with revision.reading() as tables_read:
-            await self.app(scope, receive, self._recording(key, send, revisions, tables_read))
+        building = self._building.setdefault(key, asyncio.Event())
+        try:
+            with revision.reading() as tables_read:
+                await self.app(scope, receive, self._recording(key, send, revisions, tables_read))
+        finally:
+            building.set()
+            if self._building.get(key) is building:
+                del self._building[key]
 
     def _lookup(self, key: tuple[Any, ...], revisions: revision.Revisions) -> Entry | None:
         """A replayable entry: this worker's own, else one another worker built."""

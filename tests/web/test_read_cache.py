@@ -120,7 +120,7 @@ def test_pages_are_cached_per_session_and_carry_their_own_csrf_token(app):
 
 def test_anonymous_callers_and_writes_go_straight_to_the_app(client, as_user, cast):
     assert CACHE not in client.get("/api/v1/projects").headers  # 401, never looked up
-    assert CACHE not in as_user("admin").get("/api/v1/users/me").headers  # not a marked read
+    assert CACHE not in as_user("admin").get("/api/v1/users").headers  # not a marked read
     inbox = as_user("jinta").get("/api/v1/referrals")  # overdue flags follow the clock
     assert inbox.status_code == 200 and CACHE not in inbox.headers
 
@@ -217,7 +217,8 @@ def test_only_routes_that_see_the_caller_through_the_scope_are_shared():
     real = {route.pattern.pattern: route for route in cached_routes(routes.routers())}
     assert real["^/api/v1/projects/(?P<project_id>[^/]+)/kpis$"].shared
     assert not real["^/projects/(?P<project_id>[^/]+)$"].shared  # a page
-    assert not real["^/api/v1/users/me$"].marked
+    assert real["^/api/v1/users/me$"].marked and not real["^/api/v1/users/me$"].shared
+    assert not real["^/api/v1/users$"].marked
 
 
 def test_workers_share_answers_through_the_cache_file_and_drop_them_together(web_store, tmp_path,

@@ -72,6 +72,24 @@ def test_serve_first_brings_an_older_store_to_the_current_schema(nrmc_env, engin
     assert started[0]["proxy_headers"] is False
 
 
+def test_serve_runs_a_worker_per_core_sharing_a_cache_file_for_the_run(nrmc_env, monkeypatch):
+    import os
+
+    import uvicorn
+
+    from nrmc.cli import serve
+
+    seen: list[tuple[dict, str | None]] = []
+    monkeypatch.delenv("NRMC_READ_CACHE_FILE", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(
+        (options, os.environ.get("NRMC_READ_CACHE_FILE"))))
+    serve.run(host="127.0.0.1", port=0)
+    options, cache_file = seen[0]
+    assert options["workers"] == 4 and cache_file and cache_file.endswith("read-cache.db")
+    assert "NRMC_READ_CACHE_FILE" not in os.environ  # no later app names the removed file
+
+
 def test_users_add_refuses_a_weak_password_naming_the_rule(nrmc_env):
     result = run("users", "add", "weak", "--role", "national_analyst", "--password-stdin",
                  input="password123\n")

@@ -42,10 +42,15 @@ def run(*, host: str, port: int, workers: int = 0) -> None:
     if workers > 1:
         # The workers share cached answers through one file, fresh for this run (the workers
         # read the setting from the environment they inherit).
+        chosen = os.environ.get("NRMC_READ_CACHE_FILE")
         with tempfile.TemporaryDirectory(prefix="nrmc-cache-") as folder:
-            os.environ.setdefault("NRMC_READ_CACHE_FILE", str(Path(folder) / "read-cache.db"))
-            uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
-                        workers=workers, log_level="warning", access_log=False, **proxy)
+            os.environ["NRMC_READ_CACHE_FILE"] = chosen or str(Path(folder) / "read-cache.db")
+            try:
+                uvicorn.run("nrmc.web.app:create_app", factory=True, host=host, port=port,
+                            workers=workers, log_level="warning", access_log=False, **proxy)
+            finally:  # the file goes with the folder: no later app in this process may name it
+                if chosen is None:
+                    os.environ.pop("NRMC_READ_CACHE_FILE", None)
         return
     uvicorn.run(create_app(settings(), engine=engine()), host=host, port=port,
                 log_level="warning", access_log=False, **proxy)

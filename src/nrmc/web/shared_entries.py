@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,23 @@ class SharedEntries:
         self.path = path
         self.max_entries = max_entries
         self._stores = 0
-        self._db = sqlite3.connect(path, timeout=0.05, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(_SCHEMA)
+        self._db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(path, timeout=0.05, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(_SCHEMA)
+            self._db = db
+        except sqlite3.Error as exc:  # each worker then keeps only its own entries
+            warnings.warn(f"read cache file {path} cannot be used ({exc}); workers will not "
+                          "share cached answers", RuntimeWarning, stacklevel=2)
 
     def get(self, key: tuple[Any, ...]) -> tuple[float, tuple[tuple[str, int], ...],
                                                  list[tuple[bytes, bytes]], bytes] | None:
         """(stored_at, depends, headers, body) of the entry, or None."""
+        if self._db is None:
+            return None
         try:
             row = self._db.execute("SELECT stored_at, depends, headers, body FROM entries "
                                    "WHERE key = ?", (entry_id(key),)).fetchone()
@@ -55,6 +64,8 @@ class SharedEntries:
 
     def put(self, key: tuple[Any, ...], stored_at: float, depends: tuple[tuple[str, int], ...],
             headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        if self._db is None:
+            return
         encoded = json.dumps([(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers])
         try:
             self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",

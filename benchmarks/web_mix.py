@@ -325,6 +325,9 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None, help="existing demo workspace")
     parser.add_argument("--cache", choices=["on", "off", "both"], default="both")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=0.0,
+                        help="seconds of the same mix before measuring (not counted): the steady "
+                             "state of a server that has been up, rather than a cold start")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     home = args.home or Path(tmp.name) / "demo"
@@ -342,6 +345,8 @@ def main() -> None:
                 server, base = start_server({**env, **modes[mode]}, workers, timeout=300)
                 try:
                     users = make_users(base, env)
+                    if args.warmup:
+                        asyncio.run(drive(base, users, clients, args.warmup, args.seed + 99))
                     load = os.getloadavg()[0]
                     cpu0 = server_cpu_seconds(server.pid)
                     latencies, errors, misses, elapsed = asyncio.run(
@@ -350,7 +355,8 @@ def main() -> None:
                     after_write = first_views_after_writes(base, users)
                 finally:
                     stop_server(server)
-                label = f"{clients} clients, read cache {mode}, {workers} workers"
+                label = (f"{clients} clients, read cache {mode}, {workers} workers"
+                         + (f", after {args.warmup:.0f} s warm-up" if args.warmup else ", cold start"))
                 results.append(report(label, latencies, errors, misses, elapsed, cpu, load))
                 views = after_write["latencies"]
                 results[-1]["after_write"] = max(views)

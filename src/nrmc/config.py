@@ -40,7 +40,8 @@ class Settings(BaseSettings):
                     "(one number: the same for all)")
     min_cell_size: int = Field(default=DEFAULT_MIN_CELL, ge=1,
                                description="published counts below are withheld")
-    read_cache_entries: int = Field(default=2000, ge=0, description="web read cache size; 0 = off")
+    read_cache_entries: int = Field(default=20000, ge=0,
+                                    description="web read cache size (answers per worker); 0 = off")
     read_cache_seconds: float = Field(default=300.0, gt=0, description="web read cache lifetime")
     read_cache_file: Path | None = Field(
         default=None, description="SQLite file the web workers share cached answers through "

@@ -3,12 +3,16 @@ whoever wrote (an ORM session, a Core statement, another engine)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from nrmc.db import make_engine, revision
 from nrmc.db.migrate import downgrade, upgrade
+from nrmc.domains.hospitals.models import Hospital
 from nrmc.domains.projects.models import Project
+from nrmc.domains.referrals.models import Referral
 
 
 def now(engine: Engine) -> int | None:
@@ -99,3 +103,54 @@ def test_a_read_notes_every_table_its_statements_name(engine: Engine) -> None:
     assert "projects" in names and "referrals" not in names
     with Session(engine) as session:  # nobody listening: nothing collected, nothing fails
         session.scalars(select(Project)).all()
+
+
+def _referral_between(session: Session, provinces: tuple[str, str]) -> Referral:
+    codes = [session.scalars(select(Hospital.code).where(Hospital.region_code.like(f"{p}%"))
+                             .order_by(Hospital.code).limit(2)).all() for p in provinces]
+    frm, to = codes[0][0], codes[1][0] if provinces[0] != provinces[1] else codes[1][1]
+    return Referral(from_hospital_code=frm, to_hospital_code=to, direction="lateral",
+                    specialty="oncology", diagnosis="C34.9", status="requested",
+                    requested_at=datetime.now(UTC), updated_at=datetime.now(UTC), created_by="t")
+
+
+def test_a_referral_advances_the_counters_of_both_its_provinces(engine: Engine) -> None:
+    before = tables(engine)
+    with Session(engine) as session:
+        session.add(_referral_between(session, ("62", "31")))
+        session.commit()
+    after = tables(engine)
+    moved = {k for k in after if after[k] != before.get(k, 0)}
+    assert {"referrals", "referrals@62", "referrals@31"} <= moved
+    assert "referrals@41" not in moved and "referrals@?" not in moved
+    with Session(engine) as session:  # a change of status: the same two provinces
+        referral = session.scalars(select(Referral).order_by(Referral.id.desc())).first()
+        assert referral is not None
+        referral.status = "accepted"
+        session.commit()
+    again = tables(engine)
+    assert again["referrals@62"] == after["referrals@62"] + 1
+    assert again.get("referrals@41", 0) == before.get("referrals@41", 0)
+
+
+def test_a_write_with_no_known_partition_advances_the_unknown_one(engine: Engine) -> None:
+    with Session(engine) as session:
+        session.add(_referral_between(session, ("62", "62")))
+        session.commit()
+    before = tables(engine)
+    with engine.begin() as conn:  # Core: no ORM objects to tell the provinces from
+        conn.execute(update(Referral).values(reason="bulk"))
+    after = tables(engine)
+    assert after["referrals@?"] == before.get("referrals@?", 0) + 1
+    assert after.get("referrals@62") == before.get("referrals@62")
+
+
+def test_reads_inside_a_narrowed_block_depend_on_its_partitions(engine: Engine) -> None:
+    with revision.reading() as names, Session(engine) as session:
+        with revision.within("referrals", {"62"}):
+            session.scalars(select(Referral)).all()
+        session.scalars(select(Project)).all()
+    assert names == {"referrals@62", "referrals@?", "projects"}
+    with revision.reading() as names, Session(engine) as session:
+        session.scalars(select(Referral)).all()  # outside any block: the whole table
+    assert names == {"referrals"}

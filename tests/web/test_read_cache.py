@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
@@ -13,9 +15,13 @@ from sqlalchemy import update
 from nrmc.config import Settings
 from nrmc.db import make_engine, session_scope
 from nrmc.domains.projects.models import Project
+from nrmc.domains.referrals import service as referrals
+from nrmc.domains.referrals.models import Referral
+from nrmc.domains.referrals.schemas import ReferralCreate
 from nrmc.domains.users import service as users
+from nrmc.domains.users.scope import Scope
 from nrmc.flows.store import MANIFEST
-from nrmc.web import create_app, routes
+from nrmc.web import create_app, read_cache, routes
 from nrmc.web.deps import ApiScope, CurrentUser
 from nrmc.web.read_cache import cached_read, cached_routes
 
@@ -121,8 +127,28 @@ def test_pages_are_cached_per_session_and_carry_their_own_csrf_token(app):
 def test_anonymous_callers_and_writes_go_straight_to_the_app(client, as_user, cast):
     assert CACHE not in client.get("/api/v1/projects").headers  # 401, never looked up
     assert CACHE not in as_user("admin").get("/api/v1/users").headers  # not a marked read
-    inbox = as_user("jinta").get("/api/v1/referrals")  # overdue flags follow the clock
-    assert inbox.status_code == 200 and CACHE not in inbox.headers
+
+
+def test_a_referral_list_is_kept_only_until_the_next_deadline(as_user, cast, monkeypatch):
+    """Overdue flags follow the clock: a list is replayed until the earliest deadline among the
+    requests it shows, then rebuilt; a list of overdue requests is never kept."""
+    host = as_user("admin").get(f"/api/v1/projects/{cast.jiuquan_project}").json()
+    sent = as_user("jinta").post("/api/v1/referrals", json={
+        "from_hospital": JINTA, "to_hospital": host["project_hospital"]["code"],
+        "specialty": "cardiovascular", "diagnosis": "I21.0", "urgency": "emergency",
+        "reason": "STEMI"})
+    assert sent.status_code == 201, sent.text
+    due = datetime.fromisoformat(sent.json()["due_at"]).timestamp()
+    inbox = "/api/v1/referrals?limit=50"
+    assert as_user("jinta").get(inbox).headers[CACHE] == "miss"
+    assert as_user("jinta").get(inbox).headers[CACHE] == "hit"
+    real = time.time
+    monkeypatch.setattr(read_cache.time, "time", lambda: max(real(), due) + 1)
+    assert as_user("jinta").get(inbox).headers[CACHE] == "miss"  # past the deadline: rebuilt
+    monkeypatch.setattr(read_cache.time, "time", real)
+    overdue = "/api/v1/referrals?overdue=true"
+    as_user("jinta").get(overdue)
+    assert as_user("jinta").get(overdue).headers[CACHE] == "miss"
 
 
 def test_the_cache_is_bounded_and_can_be_switched_off(web_store, tmp_path, tokens):
@@ -157,6 +183,52 @@ def test_a_write_drops_only_the_answers_that_read_its_table(as_user, cast):
     after = as_user("admin").get(kpis)
     assert after.headers[CACHE] == "miss"
     assert after.json()["kpis"]["referrals_up"] == before["kpis"]["referrals_up"] + 1
+
+
+def test_a_referral_drops_only_the_answers_of_its_provinces(as_user, cast, web_store):
+    """Referrals are counted per province: a Henan referral leaves Gansu's KPIs and a Gansu
+    officer's referral list cached; Henan's list, and the national list, are rebuilt."""
+    gansu_kpis = f"/api/v1/projects/{cast.jiuquan_project}/kpis"
+    henan_kpis = f"/api/v1/projects/{cast.henan_project}/kpis"
+    lists = {"gansu": "/api/v1/referrals?limit=50", "henan": "/api/v1/referrals?limit=50",
+             "admin": "/api/v1/referrals?limit=50"}
+    before = as_user("admin").get(gansu_kpis).json()
+    henan_before = as_user("admin").get(henan_kpis).json()
+    for name, path in lists.items():
+        as_user(name).get(path)
+    lateral = as_user("admin").get(f"/api/v1/referrals/{cast.henan_referral}").json()
+    with session_scope(web_store[0]) as session:  # another process: a Henan referral
+        referrals.create(session=session, scope=Scope.system(), data=ReferralCreate(
+            from_hospital=lateral["to_hospital"]["code"],
+            to_hospital=lateral["from_hospital"]["code"],
+            specialty="oncology", diagnosis="C34.9"))
+    kept = as_user("admin").get(gansu_kpis)
+    assert kept.headers[CACHE] == "hit" and kept.json() == before
+    assert as_user("gansu").get(lists["gansu"]).headers.get(CACHE) == "hit"
+    rebuilt = as_user("admin").get(henan_kpis)
+    assert rebuilt.headers[CACHE] == "miss"
+    assert rebuilt.json() != henan_before
+    assert as_user("henan").get(lists["henan"]).headers.get(CACHE) != "hit"
+    assert as_user("admin").get(lists["admin"]).headers.get(CACHE) != "hit"
+    host = as_user("admin").get(f"/api/v1/projects/{cast.jiuquan_project}").json()
+    sent = as_user("jinta").post("/api/v1/referrals", json={
+        "from_hospital": JINTA, "to_hospital": host["project_hospital"]["code"],
+        "specialty": "cardiovascular", "diagnosis": "I21.0", "reason": "chest pain"})
+    assert sent.status_code == 201, sent.text
+    after = as_user("admin").get(gansu_kpis)
+    assert after.headers[CACHE] == "miss"
+    assert after.json()["kpis"]["referrals_up"] == before["kpis"]["referrals_up"] + 1
+
+
+def test_a_bulk_write_to_referrals_drops_every_narrowed_answer(as_user, cast, web_store):
+    """A write the ORM did not make (no partition known) drops the answers of every province."""
+    kpis = f"/api/v1/projects/{cast.jiuquan_project}/kpis"
+    as_user("admin").get(kpis)
+    assert as_user("admin").get(kpis).headers[CACHE] == "hit"
+    with web_store[0].begin() as conn:
+        conn.execute(update(Referral).where(Referral.id == cast.henan_referral)
+                     .values(reason="edited in bulk"))
+    assert as_user("admin").get(kpis).headers[CACHE] == "miss"
 
 
 def _token(client, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

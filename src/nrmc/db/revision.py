@@ -14,12 +14,19 @@ write whose table could not be told; every answer depends on it. The single coun
 
 Writes are noticed at the engine (every INSERT/UPDATE/DELETE cursor execution), not in the
 services, so nothing that writes through an engine made by `make_engine` can forget it.
+
+Some tables are also counted per partition (`partition_by`): a referral advances `referrals`
+and `referrals@62` (the provinces of its two hospitals), and an answer that read referrals only
+inside `within("referrals", {"62"})` depends on `referrals@62` and `referrals@?`, so a referral
+in Gansu leaves Yunnan's cached KPIs in place. The keys come from the ORM objects a flush
+writes; a write to the table made any other way (a bulk insert) advances `referrals@?`, which
+every narrowed answer also depends on, so it can never be missed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -27,6 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, String, Table, event
+from sqlalchemy.orm import Session
 
 from .base import Base
 
@@ -41,6 +49,8 @@ _WRITTEN = re.compile(
     r"^\s*(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|merge\s+into|update(?:\s+or\s+\w+)?"
     r"|delete\s+from)\s+(?:\"?\w+\"?\.)?\"?(\w+)\"?", re.IGNORECASE)
 _FLAG = "nrmc_written_tables"
+_FLUSHING = "nrmc_flush_partitions"  # {table: keys} of the ORM flush running on a connection
+UNKNOWN_PART = "?"  # the partition of a write whose keys could not be told
 
 data_revision = Table(
     TABLE, Base.metadata,
@@ -55,6 +65,16 @@ table_revisions = Table(
 
 # The tables named by the statements of the current request, when someone is listening.
 _reads: ContextVar[set[str] | None] = ContextVar("nrmc_tables_read", default=None)
+# Tables whose reads the current block declared to lie inside some partitions.
+_narrowed: ContextVar[dict[str, frozenset[str]] | None] = ContextVar("nrmc_narrowed", default=None)
+# Partitioned tables: table → (ORM class of its rows, keys of the partitions some rows lie in).
+PartitionKeys = Callable[[Connection, Sequence[Any]], set[str]]
+_partitions: dict[str, tuple[type, PartitionKeys]] = {}
+
+
+def part(table: str, key: str) -> str:
+    """The counter of one partition of a table."""
+    return f"{table}@{key}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,29 @@ def track(engine: Engine) -> None:
     event.listen(engine, "before_cursor_execute", _note)
     event.listen(engine, "commit", _advance_if_written)
     event.listen(engine, "rollback", _forget)
+    event.listen(engine, "rollback_savepoint", _end_flush)
+
+
+def partition_by(table: str, model: type, keys: PartitionKeys) -> None:
+    """Count writes to `table` per partition too; `keys(connection, rows)` names the partitions
+    the ORM objects `rows` (new, changed or deleted in a flush) lie in ("?" when unsure)."""
+    _partitions[table] = (model, keys)
+    if not event.contains(Session, "before_flush", _start_flush):
+        event.listen(Session, "before_flush", _start_flush)
+        event.listen(Session, "after_flush", _after_flush)
+
+
+@contextmanager
+def within(table: str, keys: Collection[str]) -> Iterator[None]:
+    """Declare that the reads of `table` inside this block see only rows of these partitions
+    (the caller's filter guarantees it): answers built from them depend on those partitions'
+    counters instead of the whole table's."""
+    current_ = _narrowed.get() or {}
+    token = _narrowed.set({**current_, table: frozenset(keys)})
+    try:
+        yield
+    finally:
+        _narrowed.reset(token)
 
 
 @contextmanager
@@ -195,20 +238,58 @@ def _note(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
           _context: Any, _executemany: bool) -> None:
     written = written_table(statement)
     if written is not None:
-        conn.info.setdefault(_FLAG, set()).add(written)
+        names = conn.info.setdefault(_FLAG, set())
+        names.add(written)
+        if written in _partitions:
+            keys = (conn.info.get(_FLUSHING) or {}).get(written) or {UNKNOWN_PART}
+            names.update(part(written, key) for key in keys)
         return
     reads = _reads.get()
     if reads is not None:
-        reads.update(tables_named(statement))
+        named = tables_named(statement)
+        narrowed = _narrowed.get()
+        if not narrowed:
+            reads.update(named)
+            return
+        for name in named:
+            keys = narrowed.get(name)
+            if keys is None:
+                reads.add(name)
+            else:
+                reads.update(part(name, key) for key in keys | {UNKNOWN_PART})
+
+
+def _start_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Before an ORM flush: the partitions its rows of partitioned tables lie in, kept on the
+    connection for `_note` to attach to the writes the flush makes."""
+    pending = [*session.new, *session.dirty, *session.deleted]
+    found: dict[str, set[str]] = {}
+    for table, (model, keys) in _partitions.items():
+        rows = [row for row in pending if isinstance(row, model)]
+        if rows:
+            found[table] = keys(session.connection(), rows) or {UNKNOWN_PART}
+    if found:
+        session.connection().info[_FLUSHING] = found
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    if _partitions and session.in_transaction():
+        session.connection().info.pop(_FLUSHING, None)
+
+
+def _end_flush(conn: Connection, *_args: Any) -> None:
+    conn.info.pop(_FLUSHING, None)
 
 
 def _forget(conn: Connection) -> None:
     conn.info.pop(_FLAG, None)
+    conn.info.pop(_FLUSHING, None)
 
 
 def _advance_if_written(conn: Connection) -> None:
     # The commit event fires before the driver commits, inside the same transaction; the raw
     # cursor keeps this out of SQLAlchemy's own statement events (it is not itself a "write").
+    conn.info.pop(_FLUSHING, None)
     written = conn.info.pop(_FLAG, None)
     if not written:
         return

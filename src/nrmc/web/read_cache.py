@@ -15,6 +15,8 @@ An entry is replayed only for the same caller and the same request, at the same 
   the published flows manifest's stamp (a new discharge load). A write to one table leaves the
   answers that never read it in place.
 - day: answers that depend on the date (overdue actions, "this year") change at midnight.
+- clock: an answer showing something that turns with the clock alone (a referral's overdue
+  flag at its deadline) is kept only until the earliest such instant (core/lifetime.py).
 Disabling a user, signing out and anything else that ends a user's sessions raises the user's
 session version, a write to `users`, which every authenticated answer read: their entries die,
 and the next request goes to the app, which refuses the old credential. Entries also expire
@@ -40,6 +42,7 @@ from sqlalchemy import Engine
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..core import lifetime
 from ..core.inputs import today_beijing
 from ..db import revision
 from ..flows.store import MANIFEST
@@ -123,6 +126,7 @@ class Entry:
     """A 200 response as the application sent it, and the table revisions it was built from."""
 
     stored_at: float  # wall clock: entries move between worker processes
+    expires_at: float  # the ttl, or sooner when something in the answer follows the clock
     depends: tuple[tuple[str, int], ...]
     headers: list[tuple[bytes, bytes]]
     body: bytes
@@ -186,8 +190,9 @@ class ReadCache:
             return
         building = self._building.setdefault(key, asyncio.Event())
         try:
-            with revision.reading() as tables_read:
-                await self.app(scope, receive, self._recording(key, send, revisions, tables_read))
+            with revision.reading() as tables_read, lifetime.watching() as clock:
+                await self.app(scope, receive,
+                               self._recording(key, send, revisions, tables_read, clock))
         finally:
             building.set()
             if self._building.get(key) is building:
@@ -208,7 +213,7 @@ class ReadCache:
         return entry
 
     def _fresh(self, entry: Entry, revisions: revision.Revisions) -> bool:
-        return time.time() - entry.stored_at < self.ttl and revisions.still(entry.depends)
+        return time.time() < entry.expires_at and revisions.still(entry.depends)
 
     def _route(self, scope: Scope) -> CachedRoute | None:
         """The marked route that answers this request, or None (not a GET, or not marked)."""
@@ -286,7 +291,7 @@ class ReadCache:
         return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def _recording(self, key: tuple[Any, ...], send: Send, revisions: revision.Revisions,
-                   tables_read: set[str]) -> Send:
+                   tables_read: set[str], clock: lifetime.Lifetime) -> Send:
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
         size = 0
@@ -303,22 +308,26 @@ class ReadCache:
                     chunks.append(body)
                 if not message.get("more_body", False):
                     depends = revisions.of(frozenset(tables_read))
-                    self._store(key, started, chunks, size, depends)
+                    self._store(key, started, chunks, size, depends, clock.until)
             await send(message)
 
         return send_and_keep
 
     def _store(self, key: tuple[Any, ...], started: dict[str, Any], chunks: list[bytes],
-               size: int, depends: tuple[tuple[str, int], ...]) -> None:
+               size: int, depends: tuple[tuple[str, int], ...], until: float | None) -> None:
         headers: list[tuple[bytes, bytes]] = started["headers"]
         if started["status"] != 200 or size > self.max_body:
             return
+        now = time.time()
+        expires_at = now + self.ttl if until is None else min(now + self.ttl, until)
+        if expires_at <= now:
+            return  # follows the clock too closely to keep
         if any(name.lower() == b"set-cookie" for name, _ in headers):
             return
-        entry = Entry(time.time(), depends, headers, b"".join(chunks))
+        entry = Entry(now, expires_at, depends, headers, b"".join(chunks))
         self._keep(key, entry)
         if self.shared is not None:
-            self.shared.put(key, entry.stored_at, depends, headers, entry.body)
+            self.shared.put(key, entry.stored_at, expires_at, depends, headers, entry.body)
 
     def _keep(self, key: tuple[Any, ...], entry: Entry) -> None:
         old = self.entries.pop(key, None)

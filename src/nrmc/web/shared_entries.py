@@ -17,8 +17,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, stored_at REAL NOT NULL, "
-           "depends TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL)")
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS entries2 (key TEXT PRIMARY KEY, stored_at REAL NOT NULL, "
+           "expires_at REAL NOT NULL, depends TEXT NOT NULL, headers TEXT NOT NULL, "
+           "body BLOB NOT NULL)")
+Found = tuple[float, float, tuple[tuple[str, int], ...], list[tuple[bytes, bytes]], bytes]
 
 
 def entry_id(key: tuple[Any, ...]) -> str:
@@ -45,36 +47,37 @@ class SharedEntries:
             warnings.warn(f"read cache file {path} cannot be used ({exc}); workers will not "
                           "share cached answers", RuntimeWarning, stacklevel=2)
 
-    def get(self, key: tuple[Any, ...]) -> tuple[float, tuple[tuple[str, int], ...],
-                                                 list[tuple[bytes, bytes]], bytes] | None:
-        """(stored_at, depends, headers, body) of the entry, or None."""
+    def get(self, key: tuple[Any, ...]) -> Found | None:
+        """(stored_at, expires_at, depends, headers, body) of the entry, or None."""
         if self._db is None:
             return None
         try:
-            row = self._db.execute("SELECT stored_at, depends, headers, body FROM entries "
-                                   "WHERE key = ?", (entry_id(key),)).fetchone()
+            row = self._db.execute("SELECT stored_at, expires_at, depends, headers, body "
+                                   "FROM entries2 WHERE key = ?", (entry_id(key),)).fetchone()
         except sqlite3.Error:
             return None
         if row is None:
             return None
-        stored_at, depends, headers, body = row
-        return (float(stored_at), tuple((str(n), int(v)) for n, v in json.loads(depends)),
+        stored_at, expires_at, depends, headers, body = row
+        return (float(stored_at), float(expires_at), tuple((str(n), int(v)) for n, v in json.loads(depends)),
                 [(k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(headers)],
                 bytes(body))
 
-    def put(self, key: tuple[Any, ...], stored_at: float, depends: tuple[tuple[str, int], ...],
-            headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def put(self, key: tuple[Any, ...], stored_at: float, expires_at: float,
+            depends: tuple[tuple[str, int], ...], headers: list[tuple[bytes, bytes]],
+            body: bytes) -> None:
         if self._db is None:
             return
         encoded = json.dumps([(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers])
         try:
-            self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
-                             (entry_id(key), stored_at, json.dumps(depends), encoded, body))
+            self._db.execute("INSERT OR REPLACE INTO entries2 VALUES (?, ?, ?, ?, ?, ?)",
+                             (entry_id(key), stored_at, expires_at, json.dumps(depends), encoded,
+                              body))
             self._stores += 1
             if self._stores % 500 == 0:  # keep the newest max_entries
                 self._db.execute(
-                    "DELETE FROM entries WHERE key NOT IN "
-                    "(SELECT key FROM entries ORDER BY stored_at DESC LIMIT ?)",
+                    "DELETE FROM entries2 WHERE key NOT IN "
+                    "(SELECT key FROM entries2 ORDER BY stored_at DESC LIMIT ?)",
                     (self.max_entries,))
         except sqlite3.Error:
             return  # busy or broken: this worker keeps its own copy; nothing is lost but time

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from ...core.enums import Direction, ReferralStatus
 from ...core.inputs import ShortText
 from ...web.deps import ApiScope, SessionDep, SourceDep
+from ...web.read_cache import cached_read
 from ...web.tables import (
     DOWNLOADS,
     EXPORT_LIMIT,
@@ -61,6 +62,7 @@ class MoveIn(TransitionIn):
 
 
 @router.get("", response_model=Page[ReferralOut], responses=DOWNLOADS)
+@cached_read
 def list_referrals(
     request: Request, session: SessionDep, scope: ApiScope,
     hospital: Annotated[str | None, Query(max_length=32)] = None,
@@ -71,14 +73,17 @@ def list_referrals(
     """Referrals in scope, newest first; `hospital` matches either end. `overdue` (and
     `due_at`) follow the answer deadline of each referral's urgency."""
     sla = request.app.state.settings.referral_sla
-    everything = service.list_referrals(session=session, scope=scope, hospital=hospital,
-                                        status=status, direction=direction, overdue_only=overdue,
-                                        sla_hours=sla)
-    rows = everything if fmt != TableFormat.json else everything[offset:offset + limit]
-    out = service.to_outs(session, rows[:EXPORT_LIMIT], sla_hours=sla)
-    if fmt != TableFormat.json:
+    filters = {"hospital": hospital, "status": status, "direction": direction,
+               "overdue_only": overdue, "sla_hours": sla}
+    whole = fmt != TableFormat.json  # a download holds every row (up to the export limit)
+    rows = service.list_referrals(session=session, scope=scope, **filters,  # type: ignore[arg-type]
+                                  limit=EXPORT_LIMIT if whole else limit,
+                                  offset=0 if whole else offset)
+    out = service.to_outs(session, rows, sla_hours=sla)
+    if whole:
         return download(out, fmt, "referrals", columns=list(ReferralOut.model_fields))
-    return Page(items=out, total=len(everything), limit=limit, offset=offset)
+    total = service.count_referrals(session=session, scope=scope, **filters)  # type: ignore[arg-type]
+    return Page(items=out, total=total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=ReferralOut, status_code=201,
@@ -103,6 +108,7 @@ def create_referral(
 
 
 @router.get("/{referral_id}", response_model=ReferralOut)
+@cached_read
 def get_referral(request: Request, referral_id: DbId, session: SessionDep,
                  scope: ApiScope) -> ReferralOut:
     return service.to_out(session, service.get(session=session, scope=scope,

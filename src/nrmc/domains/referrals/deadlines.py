@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
+from ...core import lifetime
 from ...core.enums import ReferralStatus, Urgency
 from .models import Referral
 
@@ -46,9 +47,16 @@ def due_at(referral: Referral, sla: Sla = DEFAULT_SLA) -> datetime:
 
 
 def is_overdue(referral: Referral, *, now: datetime | None = None, sla_hours: Sla = DEFAULT_SLA) -> bool:
-    """A request still neither accepted nor rejected after its deadline is overdue."""
-    return (referral.status == ReferralStatus.requested.value
-            and now_or(now) > due_at(referral, sla_hours))
+    """A request still neither accepted nor rejected after its deadline is overdue. When the
+    answer is "not yet", a cache watching the request learns when it turns to "yes"."""
+    if referral.status != ReferralStatus.requested.value:
+        return False
+    due = due_at(referral, sla_hours)
+    if now_or(now) > due:
+        return True
+    if now is None:
+        lifetime.changes_at(due)
+    return False
 
 
 def answered_late(referral: Referral, *, now: datetime | None = None,
@@ -60,7 +68,10 @@ def answered_late(referral: Referral, *, now: datetime | None = None,
 
 
 def overdue_clause(now: datetime | None, sla: Sla = DEFAULT_SLA) -> ColumnElement[bool]:
-    """SQL for "still requested and past the deadline of its urgency"."""
+    """SQL for "still requested and past the deadline of its urgency" (the rows it selects
+    change with the clock: not kept by a cache)."""
+    if now is None:
+        lifetime.changes_now()
     at = now_or(now)
     known = [u.value for u in Urgency]
     parts = [and_(Referral.urgency == u, Referral.requested_at < at - timedelta(hours=hours_for(u, sla)))

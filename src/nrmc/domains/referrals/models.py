@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Connection, ForeignKey, Integer, String, Text, bindparam, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ...db import revision
 from ...db.base import Base
 from ...db.types import UTCDateTime
 
@@ -50,3 +53,31 @@ class Referral(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+_REGIONS_OF = text("SELECT code, region_code FROM hospitals WHERE code IN :codes").bindparams(
+    bindparam("codes", expanding=True))
+
+
+def provinces_of(connection: Connection, codes: Collection[str]) -> set[str]:
+    """The provinces (2-digit codes) the hospitals lie in; "?" for a code not found."""
+    if not codes:
+        return set()
+    found = {code: region for code, region in connection.execute(_REGIONS_OF,
+                                                                 {"codes": sorted(codes)})}
+    return {found[code][:2] if code in found else revision.UNKNOWN_PART for code in codes}
+
+
+def _referral_provinces(connection: Connection, rows: Sequence[Any]) -> set[str]:
+    """A referral lies in the provinces of both its hospitals (before and after a change)."""
+    codes: set[str] = set()
+    for row in rows:
+        codes |= {row.from_hospital_code, row.to_hospital_code}
+        state = inspect(row)
+        for column in ("from_hospital_code", "to_hospital_code"):
+            codes |= {c for c in state.attrs[column].history.deleted if c}
+    return provinces_of(connection, {c for c in codes if c})
+
+
+# Referral writes are counted per province, so cached answers about other provinces stay.
+revision.partition_by(Referral.__tablename__, Referral, _referral_provinces)

@@ -23,6 +23,7 @@ from ...core.enums import Sex, Specialty, Urgency
 from ...core.errors import NrmcError
 from ...core.inputs import check_instant, explain
 from ...web.deps import PageUser, SessionDep, SourceDep
+from ...web.read_cache import cached_read
 from ...web.render import render
 from ...web.tables import DbId
 from ..hospitals import service as hospitals
@@ -79,6 +80,7 @@ def _sla(request: Request) -> dict[str, float]:
 
 
 @router.get("/referrals", response_class=HTMLResponse)
+@cached_read
 def inbox(request: Request, session: SessionDep, user: PageUser,
           hospital: Annotated[str | None, Query(max_length=32)] = None) -> HTMLResponse:
     return _inbox(request, session, user, hospital)

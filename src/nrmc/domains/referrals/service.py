@@ -20,11 +20,12 @@ and one down: the original is never counted twice, the return never as an up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,6 +40,7 @@ from ...core.errors import (
     Unprocessable,
 )
 from ...core.inputs import BEIJING, field_error
+from ...db import revision
 from ...flows.pseudonym import pseudonymise_one
 from ..alliances.models import AllianceMember
 from ..audit import service as audit
@@ -60,7 +62,7 @@ from .deadlines import (
     overdue_clause,
     utc,
 )
-from .models import Referral
+from .models import Referral, provinces_of
 from .schemas import ReferralCreate, ReferralOut
 
 __all__ = ["ACTIONS", "DEFAULT_SLA", "DEFAULT_SLA_HOURS", "answered_late", "create", "get",
@@ -114,7 +116,8 @@ def _allows(session: Session, scope: Scope, code: str) -> bool:
 
 def get(*, session: Session, scope: Scope, referral_id: int) -> Referral:
     """The referral, or NotFound when it does not exist or lies outside the caller's scope."""
-    referral = session.get(Referral, referral_id)
+    with _reading(_partitions_seen(session, scope)):
+        referral = session.get(Referral, referral_id)
     if referral is None or not _visible(session, scope, referral):
         raise NotFound(f"no referral with id {referral_id}")
     return referral
@@ -362,7 +365,27 @@ def _return_to_referrer(session: Session, scope: Scope, original: Referral, *, r
 
 # --- reading ----------------------------------------------------------------------------------
 
-def _scoped(scope: Scope) -> Select[Referral]:
+def _partitions_seen(session: Session, scope: Scope, *, hospital: str | None = None,
+                     hospitals_in: Collection[str] | None = None) -> set[str] | None:
+    """The provinces that every referral a read can return lies in (one of its two hospitals
+    is there), or None when it may return any. Cached answers built from the read then
+    survive referrals written elsewhere (db/revision.py, `within`)."""
+    if hospitals_in is not None:
+        return provinces_of(session.connection(), set(hospitals_in))
+    if scope.province:
+        return {scope.province}
+    if scope.hospital or hospital:
+        return provinces_of(session.connection(), {scope.hospital or hospital or ""})
+    return None
+
+
+def _reading(provinces: set[str] | None) -> AbstractContextManager[None]:
+    if provinces is None:
+        return nullcontext()
+    return revision.within(Referral.__tablename__, provinces)
+
+
+def _scoped(scope: Scope) -> Select[tuple[Referral]]:
     query = select(Referral)
     if scope.national:
         return query
@@ -382,7 +405,37 @@ def list_referrals(
 ) -> list[Referral]:
     """Referrals the caller may see, newest first; `hospital` matches either end,
     `hospitals_in` keeps referrals with at least one end in the set (a project's network)."""
-    query = _scoped(scope).order_by(Referral.requested_at.desc(), Referral.id.desc())
+    query = _filtered(scope, hospital=hospital, status=status, direction=direction,
+                      overdue_only=overdue_only, since=since, until=until,
+                      hospitals_in=hospitals_in, now=now, sla_hours=sla_hours)
+    query = query.order_by(Referral.requested_at.desc(), Referral.id.desc())
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    seen = _partitions_seen(session, scope, hospital=hospital, hospitals_in=hospitals_in)
+    with _reading(seen):
+        return list(session.scalars(query))
+
+
+def count_referrals(
+    *, session: Session, scope: Scope, hospital: str | None = None,
+    status: ReferralStatus | str | None = None, direction: Direction | str | None = None,
+    overdue_only: bool = False, now: datetime | None = None, sla_hours: Sla = DEFAULT_SLA,
+) -> int:
+    """How many referrals `list_referrals` would give with the same filters (no limit)."""
+    query = _filtered(scope, hospital=hospital, status=status, direction=direction,
+                      overdue_only=overdue_only, now=now, sla_hours=sla_hours)
+    with _reading(_partitions_seen(session, scope, hospital=hospital)):
+        return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _filtered(
+    scope: Scope, *, hospital: str | None = None, status: ReferralStatus | str | None = None,
+    direction: Direction | str | None = None, overdue_only: bool = False,
+    since: datetime | None = None, until: datetime | None = None,
+    hospitals_in: set[str] | None = None, now: datetime | None = None,
+    sla_hours: Sla = DEFAULT_SLA,
+) -> Select[tuple[Referral]]:
+    query = _scoped(scope)
     if hospital:
         query = query.where((Referral.from_hospital_code == hospital)
                             | (Referral.to_hospital_code == hospital))
@@ -399,9 +452,7 @@ def list_referrals(
         query = query.where(Referral.requested_at < until)
     if overdue_only:
         query = query.where(overdue_clause(now, sla_hours))
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    return list(session.scalars(query))
+    return query
 
 
 def history(*, session: Session, scope: Scope, referral_id: int) -> list[AuditEntry]:
@@ -420,11 +471,14 @@ def to_outs(session: Session, found: Iterable[Referral], *, now: datetime | None
     if not rows:
         return []
     codes = {c for r in rows for c in (r.from_hospital_code, r.to_hospital_code)}
-    refs = {h.code: HospitalRef.model_validate(h)
-            for h in session.scalars(select(Hospital).where(Hospital.code.in_(codes)))}
-    returned = {orig: back for back, orig in session.execute(
-        select(Referral.id, Referral.returned_from_id)
-        .where(Referral.returned_from_id.in_([r.id for r in rows])))}
+    found_hospitals = list(session.scalars(select(Hospital).where(Hospital.code.in_(codes))))
+    refs = {h.code: HospitalRef.model_validate(h) for h in found_hospitals}
+    # A return links the same two hospitals as the referral it returns: it lies in their provinces.
+    with _reading({h.region_code[:2] for h in found_hospitals} if len(refs) == len(codes)
+                  else None):
+        returned = {orig: back for back, orig in session.execute(
+            select(Referral.id, Referral.returned_from_id)
+            .where(Referral.returned_from_id.in_([r.id for r in rows])))}
     return [_out(r, refs, returned.get(r.id), now, sla_hours) for r in rows]
 
 

@@ -18,8 +18,10 @@ run: $(STAMP)
 	$(BIN)/nrmc demo --if-missing
 	$(BIN)/nrmc start
 
+# One worker per core; a module's tests stay together on one worker, in order (they share
+# module fixtures such as a live server). `pytest -n 0 …` runs in one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

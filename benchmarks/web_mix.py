@@ -13,6 +13,7 @@ errors by class (4xx other than the expected 403/404 of probes, 5xx, timeouts) a
 CPU seconds per request (all server processes, from /proc).
 
 Run: python benchmarks/web_mix.py [--clients 10 50] [--seconds 20] [--workers N] [--home DIR]
+     [--settle S] [--warmup S]
 Goals (issue 17): 50 clients ≥ 250 req/s and p99 ≤ 400 ms; 10 clients p99 ≤ 150 ms; no errors;
 server CPU ≤ 6 ms per request; the first view of a page after a write under 500 ms (probed after
 each run: a referral sent, then the project dashboard page and KPIs that count it, rebuilt).
@@ -298,6 +299,27 @@ def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> 
     return {"latencies": latencies, "misses": misses}
 
 
+def settle(base: str, users: list[User], limit: float) -> float:
+    """Wait until the background refresher has stored every project's evaluation (each answers
+    200, not 202 "computing"), as on a server that has been up since its last data load; the
+    seconds it took (the refresher's work after a start or a load, not counted in the run)."""
+    admin = next(u for u in users if u.role == "national_admin")
+    projects = httpx.get(f"{base}/api/v1/projects?limit=500", headers=admin.api,
+                         timeout=60).json()["items"]
+    pending = [p["id"] for p in projects]
+    started = time.monotonic()
+    with httpx.Client(headers=admin.api, timeout=120) as client:
+        while pending and time.monotonic() - started < limit:
+            pending = [pid for pid in pending
+                       if client.get(f"{base}/api/v1/projects/{pid}/evaluation").status_code == 202]
+            if pending:
+                time.sleep(2)
+    waited = time.monotonic() - started
+    print(f"Settled: every evaluation stored after {waited:.0f} s" if not pending else
+          f"Not settled after {waited:.0f} s: {len(pending)} evaluations still computing")
+    return waited
+
+
 def report(label: str, latencies, errors, misses, elapsed: float, cpu: float, load: float) -> dict:  # type: ignore[no-untyped-def]
     everything = [v for values in latencies.values() for v in values]
     n = len(everything)
@@ -325,6 +347,9 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None, help="existing demo workspace")
     parser.add_argument("--cache", choices=["on", "off", "both"], default="both")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="wait up to S seconds for the background refresher to store every "
+                             "evaluation before the warm-up (a server up since its last load)")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="seconds of the same mix before measuring (not counted): the steady "
                              "state of a server that has been up, rather than a cold start")
@@ -345,6 +370,8 @@ def main() -> None:
                 server, base = start_server({**env, **modes[mode]}, workers, timeout=300)
                 try:
                     users = make_users(base, env)
+                    if args.settle:
+                        settle(base, users, args.settle)
                     if args.warmup:
                         asyncio.run(drive(base, users, clients, args.warmup, args.seed + 99))
                     load = os.getloadavg()[0]
@@ -356,6 +383,7 @@ def main() -> None:
                 finally:
                     stop_server(server)
                 label = (f"{clients} clients, read cache {mode}, {workers} workers"
+                         + (", settled" if args.settle else "")
                          + (f", after {args.warmup:.0f} s warm-up" if args.warmup else ", cold start"))
                 results.append(report(label, latencies, errors, misses, elapsed, cpu, load))
                 views = after_write["latencies"]

@@ -121,8 +121,13 @@ def test_a_referral_advances_the_counters_of_both_its_provinces(engine: Engine) 
         session.commit()
     after = tables(engine)
     moved = {k for k in after if after[k] != before.get(k, 0)}
-    assert {"referrals", "referrals@62", "referrals@31"} <= moved
+    with Session(engine) as session:
+        sent = session.scalars(select(Referral).order_by(Referral.id.desc())).first()
+        assert sent is not None
+        ends = {f"referrals@h:{sent.from_hospital_code}", f"referrals@h:{sent.to_hospital_code}"}
+    assert {"referrals", "referrals@62", "referrals@31", *ends} <= moved
     assert "referrals@41" not in moved and "referrals@?" not in moved
+    assert {k for k in moved if k.startswith("referrals@h:")} == ends
     with Session(engine) as session:  # a change of status: the same two provinces
         referral = session.scalars(select(Referral).order_by(Referral.id.desc())).first()
         assert referral is not None

@@ -136,6 +136,34 @@ def reading() -> Iterator[set[str]]:
         _reads.reset(token)
 
 
+def counters(connection: Connection, names: Collection[str]) -> tuple[tuple[str, int], ...] | None:
+    """The counters of these tables (and `*`) now, for a cache of rows below the web's read
+    cache; None when the store has no per-table counters (nothing may then be kept)."""
+    wanted = sorted(set(names) | {ANY_TABLE})
+    marks = ", ".join("?" if connection.dialect.name == "sqlite" else "%s" for _ in wanted)
+    try:
+        rows = connection.exec_driver_sql(
+            f"SELECT name, value FROM {TABLES} WHERE name IN ({marks})", tuple(wanted)).all()
+    except connection.dialect.loaded_dbapi.Error:
+        return None
+    found = {str(name): int(value) for name, value in rows}
+    return tuple((name, found.get(name, 0)) for name in wanted)
+
+
+def written_here(connection: Connection) -> frozenset[str]:
+    """The tables this connection's open transaction wrote (flushed, not yet committed): rows
+    kept by committed counters do not show them."""
+    return frozenset(connection.info.get(_FLAG, ()))
+
+
+def note_read(names: Collection[str]) -> None:
+    """Tell a listening cache that the answer read these tables, though no statement ran (the
+    rows came from a cache of rows kept by their counters)."""
+    reads = _reads.get()
+    if reads is not None:
+        reads.update(names)
+
+
 def current(connection: Connection) -> int | None:
     """The any-write revision now (None when the store predates the counter)."""
     found = _read(connection.connection.dbapi_connection, connection.dialect.loaded_dbapi.Error)
@@ -150,8 +178,11 @@ class RevisionReader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Any = None
+        self._last: Revisions | None = None
 
     def read(self) -> Revisions | None:
+        """The counters now. The any-write counter is read first, and the per-table ones (a
+        row per table and partition: hundreds) only when it moved."""
         errors = self.engine.dialect.loaded_dbapi.Error
         try:
             if self._connection is None:
@@ -159,9 +190,14 @@ class RevisionReader:
                 self._connection.detach()
                 if self.engine.dialect.name == "postgresql":
                     self._connection.dbapi_connection.autocommit = True  # no idle transaction
+                self._last = None
+            store = _read_store(self._connection.dbapi_connection, errors)
+            if store is not None and self._last is not None and store == self._last.store:
+                return self._last
             value = _read(self._connection.dbapi_connection, errors)
         except errors:
             value = None
+        self._last = value
         if value is None:
             self.close()  # unmigrated store or a broken connection: reconnect next time
         return value
@@ -189,6 +225,18 @@ class RevisionReader:
         if self._connection is not None:
             connection, self._connection = self._connection, None
             connection.close()
+
+
+def _read_store(dbapi_connection: Any, errors: type[Exception]) -> int | None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SELECT value FROM {TABLE} WHERE id = 1")
+        row = cursor.fetchone()
+    except errors:
+        return None
+    finally:
+        cursor.close()
+    return None if row is None else int(row[0])
 
 
 def _read(dbapi_connection: Any, errors: type[Exception]) -> Revisions | None:

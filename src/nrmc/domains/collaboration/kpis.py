@@ -21,7 +21,8 @@ Definitions (period = inclusive dates; None = all time):
 from __future__ import annotations
 
 import statistics
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...core.enums import ActivityKind, Direction, GapLevel, ReferralStatus
+from ...db import revision
 from ..alliances.models import Alliance, AllianceMember
 from ..referrals import service as referrals
 from ..referrals.deadlines import Sla
@@ -84,11 +86,48 @@ class Ledger:
     referrals: list[Referral]
 
 
-def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date | None = None,
-                end: date | None = None) -> Ledger:
-    """The rows the KPIs of [start, end] need; NotFound if the project is out of scope."""
-    visible_project(session, scope, project_id)
-    lo, hi = start or date.min, end or date.max
+# The ledger tables a project's KPIs read (referrals apart: they change far more often).
+LEDGER_TABLES = ("activities", "dispatches", "technologies", "trainees")
+
+
+class _LedgerRows:
+    """A project's ledger rows for a period, kept in memory while the four ledger tables'
+    counters stand (db/revision.py): a referral written in the network makes the web's cached
+    KPIs stale, and their rebuild then reads only the referrals again, not the whole ledger."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.kept: OrderedDict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, session: Session, project_id: int, lo: date, hi: date) -> tuple[Any, ...]:
+        if session.new or session.dirty or session.deleted:
+            session.flush()  # as the queries' autoflush would
+        connection = session.connection()
+        if revision.written_here(connection) & {*LEDGER_TABLES, revision.ANY_TABLE}:
+            return _ledger_rows(session, project_id, lo, hi)  # this transaction's own writes
+        bind = session.get_bind()
+        key = (id(bind), str(bind.url), project_id, lo, hi)
+        stand = revision.counters(connection, LEDGER_TABLES)
+        with self.lock:
+            found = self.kept.get(key)
+            if found is not None and stand is not None and found[0] == stand:
+                self.kept.move_to_end(key)
+                revision.note_read(LEDGER_TABLES)
+                return found[1]
+        rows = _ledger_rows(session, project_id, lo, hi)  # read after the counters: never newer
+        if stand is not None:
+            with self.lock:
+                self.kept[key] = (stand, rows)
+                while len(self.kept) > self.size:
+                    self.kept.popitem(last=False)
+        return rows
+
+
+_ledgers = _LedgerRows()
+
+
+def _ledger_rows(session: Session, project_id: int, lo: date, hi: date) -> tuple[Any, ...]:
     dispatches = [DispatchSpan(*row) for row in session.execute(
         select(Dispatch.start_date, Dispatch.end_date, Dispatch.team_id, Dispatch.expert_id)
         .where(Dispatch.project_id == project_id, Dispatch.start_date <= hi,
@@ -105,6 +144,15 @@ def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date 
     trainees = [tuple(row) for row in session.execute(
         select(Trainee.hours, Trainee.trained_on).where(
             Trainee.project_id == project_id, Trainee.trained_on >= lo, Trainee.trained_on <= hi))]
+    return dispatches, activities, technologies, trainees
+
+
+def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date | None = None,
+                end: date | None = None) -> Ledger:
+    """The rows the KPIs of [start, end] need; NotFound if the project is out of scope."""
+    visible_project(session, scope, project_id)
+    lo, hi = start or date.min, end or date.max
+    dispatches, activities, technologies, trainees = _ledgers.get(session, project_id, lo, hi)
     since, until = _instants(start, end)
     found = referrals.list_referrals(
         session=session, scope=Scope.system(),
@@ -152,15 +200,17 @@ def kpis_of(ledger: Ledger, project_id: int, start: date | None, end: date | Non
     sums: Counter[str] = Counter()
     grades: Counter[int] = Counter()
     complex_cases = training_sessions = 0
+    surgery, training = K.surgery.value, K.training.value
+    consulting = (K.consultation.value, K.teleconsultation.value)
     for kind, count, grade, is_complex, on in ledger.activities:
         if not lo <= on <= hi:
             continue
         sums[kind] += count
-        if kind == K.surgery.value and grade:
+        if kind == surgery and grade:
             grades[grade] += count
-        if is_complex and kind in (K.consultation.value, K.teleconsultation.value):
+        if is_complex and kind in consulting:
             complex_cases += count
-        if kind == K.training.value:
+        if kind == training:
             training_sessions += 1
     surgeries = sum(grades.values())
 

@@ -68,16 +68,24 @@ def provinces_of(connection: Connection, codes: Collection[str]) -> set[str]:
     return {found[code][:2] if code in found else revision.UNKNOWN_PART for code in codes}
 
 
-def _referral_provinces(connection: Connection, rows: Sequence[Any]) -> set[str]:
-    """A referral lies in the provinces of both its hospitals (before and after a change)."""
+def hospital_part(code: str) -> str:
+    """The partition of the referrals with one end at this hospital."""
+    return f"h:{code}"
+
+
+def _referral_partitions(connection: Connection, rows: Sequence[Any]) -> set[str]:
+    """A referral lies in the partitions of both its hospitals and of their provinces (before
+    and after a change)."""
     codes: set[str] = set()
     for row in rows:
         codes |= {row.from_hospital_code, row.to_hospital_code}
         state = inspect(row)
         for column in ("from_hospital_code", "to_hospital_code"):
             codes |= {c for c in state.attrs[column].history.deleted if c}
-    return provinces_of(connection, {c for c in codes if c})
+    codes = {c for c in codes if c}
+    return provinces_of(connection, codes) | {hospital_part(c) for c in codes}
 
 
-# Referral writes are counted per province, so cached answers about other provinces stay.
-revision.partition_by(Referral.__tablename__, Referral, _referral_provinces)
+# Referral writes are counted per province and per hospital, so cached answers about other
+# provinces and other hospitals' networks stay.
+revision.partition_by(Referral.__tablename__, Referral, _referral_partitions)

@@ -62,7 +62,7 @@ from .deadlines import (
     overdue_clause,
     utc,
 )
-from .models import Referral, provinces_of
+from .models import Referral, hospital_part
 from .schemas import ReferralCreate, ReferralOut
 
 __all__ = ["ACTIONS", "DEFAULT_SLA", "DEFAULT_SLA_HOURS", "answered_late", "create", "get",
@@ -116,7 +116,7 @@ def _allows(session: Session, scope: Scope, code: str) -> bool:
 
 def get(*, session: Session, scope: Scope, referral_id: int) -> Referral:
     """The referral, or NotFound when it does not exist or lies outside the caller's scope."""
-    with _reading(_partitions_seen(session, scope)):
+    with _reading(_partitions_seen(scope)):
         referral = session.get(Referral, referral_id)
     if referral is None or not _visible(session, scope, referral):
         raise NotFound(f"no referral with id {referral_id}")
@@ -365,17 +365,17 @@ def _return_to_referrer(session: Session, scope: Scope, original: Referral, *, r
 
 # --- reading ----------------------------------------------------------------------------------
 
-def _partitions_seen(session: Session, scope: Scope, *, hospital: str | None = None,
+def _partitions_seen(scope: Scope, *, hospital: str | None = None,
                      hospitals_in: Collection[str] | None = None) -> set[str] | None:
-    """The provinces that every referral a read can return lies in (one of its two hospitals
-    is there), or None when it may return any. Cached answers built from the read then
-    survive referrals written elsewhere (db/revision.py, `within`)."""
+    """The partitions (db/revision.py) that every referral a read can return lies in — a
+    hospital at one of its ends, or that hospital's province — or None when it may return any.
+    Cached answers built from the read then survive referrals written elsewhere."""
     if hospitals_in is not None:
-        return provinces_of(session.connection(), set(hospitals_in))
+        return {hospital_part(code) for code in hospitals_in}
+    if scope.hospital or hospital:
+        return {hospital_part(scope.hospital or hospital or "")}
     if scope.province:
         return {scope.province}
-    if scope.hospital or hospital:
-        return provinces_of(session.connection(), {scope.hospital or hospital or ""})
     return None
 
 
@@ -411,8 +411,7 @@ def list_referrals(
     query = query.order_by(Referral.requested_at.desc(), Referral.id.desc())
     if limit is not None:
         query = query.limit(limit).offset(offset)
-    seen = _partitions_seen(session, scope, hospital=hospital, hospitals_in=hospitals_in)
-    with _reading(seen):
+    with _reading(_partitions_seen(scope, hospital=hospital, hospitals_in=hospitals_in)):
         return list(session.scalars(query))
 
 
@@ -424,7 +423,7 @@ def count_referrals(
     """How many referrals `list_referrals` would give with the same filters (no limit)."""
     query = _filtered(scope, hospital=hospital, status=status, direction=direction,
                       overdue_only=overdue_only, now=now, sla_hours=sla_hours)
-    with _reading(_partitions_seen(session, scope, hospital=hospital)):
+    with _reading(_partitions_seen(scope, hospital=hospital)):
         return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
@@ -471,11 +470,10 @@ def to_outs(session: Session, found: Iterable[Referral], *, now: datetime | None
     if not rows:
         return []
     codes = {c for r in rows for c in (r.from_hospital_code, r.to_hospital_code)}
-    found_hospitals = list(session.scalars(select(Hospital).where(Hospital.code.in_(codes))))
-    refs = {h.code: HospitalRef.model_validate(h) for h in found_hospitals}
-    # A return links the same two hospitals as the referral it returns: it lies in their provinces.
-    with _reading({h.region_code[:2] for h in found_hospitals} if len(refs) == len(codes)
-                  else None):
+    refs = {h.code: HospitalRef.model_validate(h)
+            for h in session.scalars(select(Hospital).where(Hospital.code.in_(codes)))}
+    # A return links the same two hospitals as the referral it returns: it lies in their partitions.
+    with _reading({hospital_part(code) for code in codes}):
         returned = {orig: back for back, orig in session.execute(
             select(Referral.id, Referral.returned_from_id)
             .where(Referral.returned_from_id.in_([r.id for r in rows])))}

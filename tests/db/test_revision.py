@@ -12,7 +12,7 @@ from nrmc.db import make_engine, revision
 from nrmc.db.migrate import downgrade, upgrade
 from nrmc.domains.hospitals.models import Hospital
 from nrmc.domains.projects.models import Project
-from nrmc.domains.referrals.models import Referral
+from nrmc.domains.referrals.models import Referral, hospital_part, row_part
 
 
 def now(engine: Engine) -> int | None:
@@ -124,8 +124,11 @@ def test_a_referral_advances_the_counters_of_both_its_provinces(engine: Engine) 
     with Session(engine) as session:
         sent = session.scalars(select(Referral).order_by(Referral.id.desc())).first()
         assert sent is not None
-        ends = {f"referrals@h:{sent.from_hospital_code}", f"referrals@h:{sent.to_hospital_code}"}
+        ends = {f"referrals@{hospital_part(sent.from_hospital_code)}",
+                f"referrals@{hospital_part(sent.to_hospital_code)}"}
+        own = f"referrals@{row_part(sent.id)}"
     assert {"referrals", "referrals@62", "referrals@31", *ends} <= moved
+    assert own not in moved  # a new row: no answer about it can have been kept
     assert "referrals@41" not in moved and "referrals@?" not in moved
     assert {k for k in moved if k.startswith("referrals@h:")} == ends
     with Session(engine) as session:  # a change of status: the same two provinces
@@ -135,6 +138,7 @@ def test_a_referral_advances_the_counters_of_both_its_provinces(engine: Engine) 
         session.commit()
     again = tables(engine)
     assert again["referrals@62"] == after["referrals@62"] + 1
+    assert again[own] == after.get(own, 0) + 1
     assert again.get("referrals@41", 0) == before.get("referrals@41", 0)
 
 

@@ -220,6 +220,21 @@ def test_a_referral_drops_only_the_answers_of_its_provinces(as_user, cast, web_s
     assert after.json()["kpis"]["referrals_up"] == before["kpis"]["referrals_up"] + 1
 
 
+def test_one_referral_stays_cached_until_it_or_its_return_changes(as_user, cast):
+    path = f"/api/v1/referrals/{cast.jinta_referral}"
+    first = as_user("admin").get(path).json()
+    host = first["to_hospital"]["code"]
+    sent = as_user("jinta").post("/api/v1/referrals", json={  # the same two hospitals
+        "from_hospital": JINTA, "to_hospital": host, "specialty": "cardiovascular",
+        "diagnosis": "I21.0", "reason": "another patient"})
+    assert sent.status_code == 201, sent.text
+    assert as_user("admin").get(path).headers[CACHE] == "hit"
+    moved = as_user("jiuquan").post(f"{path}/accept", json={"version": first["version"]})
+    assert moved.status_code == 200, moved.text
+    after = as_user("admin").get(path)
+    assert after.headers[CACHE] == "miss" and after.json()["status"] == "accepted"
+
+
 def test_a_bulk_write_to_referrals_drops_every_narrowed_answer(as_user, cast, web_store):
     """A write the ORM did not make (no partition known) drops the answers of every province."""
     kpis = f"/api/v1/projects/{cast.jiuquan_project}/kpis"

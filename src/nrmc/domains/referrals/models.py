@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -68,24 +69,41 @@ def provinces_of(connection: Connection, codes: Collection[str]) -> set[str]:
     return {found[code][:2] if code in found else revision.UNKNOWN_PART for code in codes}
 
 
+# Partitions are buckets, so the store keeps a bounded number of counters however many
+# hospitals and referrals there are (two in one bucket only share a cache invalidation).
+BUCKETS = 4096
+
+
 def hospital_part(code: str) -> str:
     """The partition of the referrals with one end at this hospital."""
-    return f"h:{code}"
+    return f"h:{zlib.crc32(code.encode()) % BUCKETS}"
+
+
+def row_part(referral_id: int) -> str:
+    """The partition of one referral and of the returns linked to it."""
+    return f"r:{referral_id % BUCKETS}"
 
 
 def _referral_partitions(connection: Connection, rows: Sequence[Any]) -> set[str]:
-    """A referral lies in the partitions of both its hospitals and of their provinces (before
-    and after a change)."""
+    """A referral lies in the partitions of both its hospitals and their provinces, of its own
+    row, and of the referral it returns (before and after a change)."""
     codes: set[str] = set()
+    ids: set[int] = set()
     for row in rows:
         codes |= {row.from_hospital_code, row.to_hospital_code}
+        ids |= {row.id, row.returned_from_id}
         state = inspect(row)
-        for column in ("from_hospital_code", "to_hospital_code"):
-            codes |= {c for c in state.attrs[column].history.deleted if c}
+        for column in ("from_hospital_code", "to_hospital_code", "returned_from_id"):
+            deleted = {c for c in state.attrs[column].history.deleted if c}
+            if column == "returned_from_id":
+                ids |= deleted
+            else:
+                codes |= deleted
     codes = {c for c in codes if c}
-    return provinces_of(connection, codes) | {hospital_part(c) for c in codes}
+    return (provinces_of(connection, codes) | {hospital_part(c) for c in codes}
+            | {row_part(i) for i in ids if i is not None})
 
 
-# Referral writes are counted per province and per hospital, so cached answers about other
-# provinces and other hospitals' networks stay.
+# Referral writes are counted per province, hospital and row, so cached answers about other
+# provinces, other hospitals' networks and other referrals stay.
 revision.partition_by(Referral.__tablename__, Referral, _referral_partitions)

@@ -62,7 +62,7 @@ from .deadlines import (
     overdue_clause,
     utc,
 )
-from .models import Referral, hospital_part
+from .models import Referral, hospital_part, row_part
 from .schemas import ReferralCreate, ReferralOut
 
 __all__ = ["ACTIONS", "DEFAULT_SLA", "DEFAULT_SLA_HOURS", "answered_late", "create", "get",
@@ -116,7 +116,7 @@ def _allows(session: Session, scope: Scope, code: str) -> bool:
 
 def get(*, session: Session, scope: Scope, referral_id: int) -> Referral:
     """The referral, or NotFound when it does not exist or lies outside the caller's scope."""
-    with _reading(_partitions_seen(scope)):
+    with _reading({row_part(referral_id)}):  # one row, whoever asks
         referral = session.get(Referral, referral_id)
     if referral is None or not _visible(session, scope, referral):
         raise NotFound(f"no referral with id {referral_id}")
@@ -472,8 +472,8 @@ def to_outs(session: Session, found: Iterable[Referral], *, now: datetime | None
     codes = {c for r in rows for c in (r.from_hospital_code, r.to_hospital_code)}
     refs = {h.code: HospitalRef.model_validate(h)
             for h in session.scalars(select(Hospital).where(Hospital.code.in_(codes)))}
-    # A return links the same two hospitals as the referral it returns: it lies in their partitions.
-    with _reading({hospital_part(code) for code in codes}):
+    # A return lies in the row partition of the referral it returns.
+    with _reading({row_part(r.id) for r in rows}):
         returned = {orig: back for back, orig in session.execute(
             select(Referral.id, Referral.returned_from_id)
             .where(Referral.returned_from_id.in_([r.id for r in rows])))}

@@ -13,10 +13,11 @@ reloading the source files (``nrmc flows ingest``) widens the old rows (docs/flo
 Speed matters (hundreds of millions of ids): the two key-dependent SHA-256 states of HMAC
 (key ⊕ ipad, key ⊕ opad; RFC 2104) are computed once and copied per id, which is three times
 faster than ``hmac.digest`` re-deriving them every call. Ingest hashes Arrow columns
-(:func:`pseudonymise_arrow`): ids are read straight from the Arrow buffers and the digests
-turned to hex in one NumPy step, so the per-id Python work is the four hashlib calls
-(≈ 1 µs per id). DuckDB's own ``sha256`` computes the same HMAC in SQL but, without the
-precomputed states and SHA instructions, about three times slower per core.
+(:func:`pseudonymise_arrow`): the ids become Python bytes in one C loop (a zero-copy cast to
+binary, then ``to_pylist``) and the digests turn to hex in one NumPy step, so the per-id Python
+work is the four hashlib calls (≈ 0.7 µs per id; slicing the buffer per id cost 1 µs). DuckDB's
+own ``sha256`` computes the same HMAC in SQL (``sha256(opad || unhex(sha256(ipad || id)))``) but,
+hashing four blocks per id instead of two, it takes about 1.5 times this CPU.
 """
 
 from __future__ import annotations
@@ -70,21 +71,21 @@ def _pseudonymise_chunk(raw_ids: pa.Array, key: str) -> pa.Array:
         return pa.array([], pa.string())
     if ids.null_count:
         raise ValueError("patient ids must not be null")
-    _, offsets_buf, data_buf = ids.buffers()
-    kind = np.int64 if ids.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offsets_buf, kind, n + 1, ids.offset * kind(0).itemsize).tolist()
-    data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    # the ids as Python bytes (a zero-copy cast to binary, then one C loop): cheaper than
+    # slicing the data buffer per id in Python, which cost a third of the loop
+    raw = ids.cast(pa.large_binary() if ids.type == pa.large_string() else pa.binary())
     inner, outer = _states(key)
     copy_in, copy_out = inner.copy, outer.copy
-    digests = bytearray()
-    keep = digests.extend
-    for start, end in zip(offsets, offsets[1:], strict=False):
+    digests: list[bytes] = []
+    keep = digests.append
+    for one in raw.to_pylist():
         h = copy_in()
-        h.update(data[start:end])
+        h.update(one)
         o = copy_out()
         o.update(h.digest())
-        keep(o.digest()[:DIGEST_BYTES])
-    text = _HEX[np.frombuffer(bytes(digests), np.uint8)].tobytes()
+        keep(o.digest())
+    first = np.frombuffer(b"".join(digests), np.uint8).reshape(n, -1)[:, :DIGEST_BYTES]
+    text = _HEX[first.reshape(-1)].tobytes()
     width = 2 * DIGEST_BYTES
     return pa.Array.from_buffers(pa.string(), n, [
         None, pa.py_buffer(np.arange(0, width * n + 1, width, dtype=np.int32)),

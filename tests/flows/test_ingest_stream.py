@@ -129,6 +129,17 @@ def test_pseudonyms_equal_the_reference_hmac_on_every_path():
         helper.close()
 
 
+def test_pseudonyms_equal_the_reference_hmac_across_slices():
+    """Ids are hashed a slice at a time: every id of a long column, non-ASCII ones and ids
+    on both sides of a slice boundary, equals the standard library's HMAC."""
+    from nrmc.flows.pseudonym import _SLICE
+
+    ids = [f"{i:018d}" if i % 3 else f"患者{i}ß" for i in range(2 * _SLICE + 5)]
+    array = pa.array(["pad", *ids], pa.string()).slice(1)
+    expected = [hmac.digest(KEY.encode(), i.encode(), "sha256")[:16].hex() for i in ids]
+    assert pseudonymise_arrow(array, KEY).to_pylist() == expected
+
+
 def test_progress_is_reported_per_batch(tmp_path, small_batches):
     seen: list[tuple[int, int | None]] = []
     source = write_csv(tmp_path / "d.csv", _rows(300))

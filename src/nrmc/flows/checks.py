@@ -256,10 +256,8 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
         [stated.rows(stated_text != "")[take], tcm.rows(~tcm_codes["blank"])[take],
          hospital.rows(ref.tcm_hospital[at.fill_null(len(ref.hospital_codes)).to_numpy()])[take]],
         [0, 1, 2], 3).astype(np.int8)
-    young = whole["age"][take] < 15
-    derived = np.where(young, dx.rows(codes["child"])[take], dx.rows(codes["adult"])[take])
-    specialty = np.where(rule == 0, stated.rows(stated_text)[take],
-                         np.where(rule == 3, derived, "tcm"))
+    specialty = _specialty(rule, young=whole["age"][take] < 15, stated=stated, dx=dx,
+                           codes=codes, take=take)
 
     def coded(column: Column, values: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(pa.array(column.index[take]), values)
@@ -280,7 +278,7 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
         "age": pa.array(whole["age"][take].astype(np.int16)),
         "sex": pa.array(whole["sex"][take].astype(np.int8)),
         "principal_diagnosis": coded(dx, pa.array(codes["upper"], pa.string())),
-        "specialty": pa.array(specialty, pa.string()),
+        "specialty": specialty,
         "surgery_level": pa.array(whole["surgery_level"][take].astype(np.int8)),
         "admission_route": pa.array(whole["admission_route"][take].astype(np.int8)),
         "discharge_route": pa.array(whole["discharge_route"][take].astype(np.int8)),
@@ -291,6 +289,21 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     }
     assert list(columns)[:-1] == STORED_SCHEMA.names
     return Checked(bits, pa.table(columns))
+
+
+def _specialty(rule: np.ndarray, *, young: np.ndarray, stated: Column, dx: Column,
+               codes: dict[str, np.ndarray], take: np.ndarray) -> pa.Array:
+    """Each good row's specialty: as stated (rule 0), ``tcm`` (rules 1–2) or derived from the
+    diagnosis and age (rule 3). Chosen as indices into the few distinct answers and decoded
+    once by Arrow, rather than as a row-by-row array of Python strings."""
+    k1, k2 = len(stated.values), len(dx.values)
+    values = pa.concat_arrays([stated.values.cast(pa.string()),
+                               pa.array(codes["adult"], pa.string()),
+                               pa.array(codes["child"], pa.string()), pa.array(["tcm"])])
+    derived = k1 + dx.index[take].astype(np.int32) + np.where(young, k2, 0).astype(np.int32)
+    index = np.where(rule == 0, stated.index[take],
+                     np.where(rule == 3, derived, k1 + 2 * k2)).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(index), values).dictionary_decode()
 
 
 def _cost(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> np.ndarray:

@@ -8,11 +8,12 @@ is harmless; the same key twice within one load is a bad row (the later occurren
 
 How it streams (memory stays bounded whatever the size of the load): each file is parsed by
 Arrow in batches of about :data:`BATCH_BYTES`, the next batch read on a thread while the current
-one is checked (``checks``: each distinct value parsed once); the pseudonyms of a batch are
-computed in a helper process and its parts written by a worker thread while the next batch is
-checked (``publish.Staged``). Then DuckDB, with a memory limit and a spill directory, finds keys
-repeated within the load and keys already stored (``publish``). Four batches at most are in
-memory at once.
+one is checked (``checks``: each distinct value parsed once); while the next batch is checked,
+the pseudonyms of a batch are computed in a helper process and the parts of the batch before
+it written (``publish.Staged``), each on its own worker thread. Then DuckDB, with a memory limit
+and a spill directory, finds keys repeated within the load and keys already stored
+(``publish``). Five batches at most are in memory at once (being read, checked, waiting to be
+hashed, hashed, written).
 """
 
 from __future__ import annotations
@@ -198,13 +199,34 @@ def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
     return found
 
 
-def _stage(good: pa.Table, hasher: PseudonymProcess | None, key: str, file_no: int,
-           staged: Staged) -> None:
-    """Put the pseudonyms in place of the raw ids and write the batch's parts."""
-    raw = good["patient_id"]
-    pseudonyms = hasher.pseudonymise(raw) if hasher else pseudonymise_arrow(raw, key)
-    position = good.schema.get_field_index("patient_id")
-    staged.write(good.set_column(position, "patient_id", pseudonyms), file_no)
+class _Stager:
+    """Pseudonyms on one thread (the helper process hashes), Parquet parts on another, so that
+    hashing a batch overlaps writing the one before; one after the other on one thread they
+    were the longest chain of the load. One batch is hashed and one written at a time."""
+
+    def __init__(self, hasher: PseudonymProcess | None, key: str, staged: Staged,
+                 hashing: ThreadPoolExecutor, writing: ThreadPoolExecutor) -> None:
+        self._hasher, self._key, self._staged = hasher, key, staged
+        self._hashing, self._writing = hashing, writing
+        self._written: Future[None] | None = None  # touched on the hashing thread only
+
+    def submit(self, good: pa.Table, file_no: int) -> Future[None]:
+        """Put the pseudonyms in place of the raw ids, then write the batch's parts."""
+        return self._hashing.submit(self._hash_then_write, good, file_no)
+
+    def _hash_then_write(self, good: pa.Table, file_no: int) -> None:
+        raw = good["patient_id"]
+        pseudonyms = (self._hasher.pseudonymise(raw) if self._hasher
+                      else pseudonymise_arrow(raw, self._key))
+        hashed = good.set_column(good.schema.get_field_index("patient_id"), "patient_id",
+                                 pseudonyms)
+        self.flush()  # the previous batch written (or its error raised) before the next
+        self._written = self._writing.submit(self._staged.write, hashed, file_no)
+
+    def flush(self) -> None:
+        """Wait for the last write; call once every submitted batch is hashed."""
+        if self._written is not None:
+            self._written.result()
 
 
 @contextmanager
@@ -280,13 +302,15 @@ def ingest(
         try:
             checks.prepare(con)
             arrays = checks.Reference.of(ref.residences, ref.hospital_region, ref.tcm_hospitals)
-            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer, \
+            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writing, \
+                    ThreadPoolExecutor(1, thread_name_prefix="nrmc-hash") as hashing, \
                     _hasher(paths, pseudonym_key) as hasher:
+                stager = _Stager(hasher, pseudonym_key, staged, hashing, writing)
                 for file_no, path in enumerate(map(Path, paths)):
                     summary.rows_read += _stage_file(
-                        path, file_no, con=con, ref=arrays, writer=writer, hasher=hasher,
-                        key=pseudonym_key, staged=staged, summary=summary, rejected=rejected,
-                        progress=progress)
+                        path, file_no, con=con, ref=arrays, stager=stager, summary=summary,
+                        rejected=rejected, progress=progress)
+                stager.flush()
             store._checkpoint("validated")
             pa.default_memory_pool().release_unused()  # the batches are gone; DuckDB's turn
             publish(con, staged, names, summary, rejected)
@@ -304,9 +328,7 @@ def ingest(
 
 
 def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
-                ref: checks.Reference, writer: ThreadPoolExecutor,
-                hasher: PseudonymProcess | None, key: str, staged: Staged,
-                summary: IngestSummary,
+                ref: checks.Reference, stager: _Stager, summary: IngestSummary,
                 rejected: dict[tuple[int, int], dict[str, Any]],
                 progress: Progress | None) -> int:
     """Check every batch of one file and stage its good rows; returns the rows read."""
@@ -325,7 +347,7 @@ def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
         if len(good):
             rows = np.flatnonzero(checked.bad == 0).astype(np.int64) + done + 1
             good = good.append_column("_row", pa.array(rows))
-            staging.append(writer.submit(_stage, good, hasher, key, file_no, staged))
+            staging.append(stager.submit(good, file_no))
         while len(staging) > 1 or (staging and staging[0].done()):
             staging.popleft().result()
         done += batch.num_rows

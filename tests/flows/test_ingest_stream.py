@@ -197,3 +197,14 @@ def test_typed_parquet_columns_load_as_their_text_would(tmp_path):
         ingest([tmp_path / "nulls.parquet"], tmp_path / "nulls", regions=REGIONS,
                hospitals=HOSPITALS, pseudonym_key=KEY)
     assert [(p.row, p.field) for p in caught.value.problems] == [(1, "age")]
+
+
+def test_a_batch_splits_by_year_keeping_file_order_within_each():
+    from nrmc.flows.publish import _by_year
+
+    batch = pa.table({"year": pa.array([2021, 2019, 2021, 2020, 2019, 2021], pa.int16()),
+                      "_row": pa.array([1, 2, 3, 4, 5, 6])})
+    split = {year: rows["_row"].to_pylist() for year, rows in _by_year(batch)}
+    assert split == {2019: [2, 5], 2020: [4], 2021: [1, 3, 6]}
+    one = pa.table({"year": pa.array([2020, 2020], pa.int16()), "_row": pa.array([1, 2])})
+    assert [(y, t["_row"].to_pylist()) for y, t in _by_year(one)] == [(2020, [1, 2])]

@@ -77,7 +77,10 @@ class Staged:
                            write_statistics=_STATISTICS, row_group_size=1 << 18)
             side = pa.table({"_file": pa.array(np.full(len(rows), file_no, np.int32)),
                              "_row": rows["_row"], "_rule": rows["_rule"]})
-            pq.write_table(side, self.sidecars / target.name, compression="lz4")
+            # row numbers climb: delta-encoded they take a few bits each (read whole; no stats)
+            pq.write_table(side, self.sidecars / target.name, compression="none",
+                           use_dictionary=["_file", "_rule"], write_statistics=False,
+                           column_encoding={"_row": "DELTA_BINARY_PACKED"})
             self.parts.append(Part(target, year, len(rows)))
 
 

@@ -251,7 +251,8 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     good = bits == 0
     if not good.any():
         return Checked(bits, pa.table({}))  # no columns: nothing to stage
-    take = np.flatnonzero(good)
+    # every row good (the usual batch): views, not copies, of the per-row arrays
+    take: slice | np.ndarray = slice(None) if good.all() else np.flatnonzero(good)
     rule = np.select(
         [stated.rows(stated_text != "")[take], tcm.rows(~tcm_codes["blank"])[take],
          hospital.rows(ref.tcm_hospital[at.fill_null(len(ref.hospital_codes)).to_numpy()])[take]],
@@ -269,8 +270,8 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     regions = pa.DictionaryArray.from_arrays(
         pa.array(at.fill_null(0).to_numpy()[hospital.index[take]]), ref.hospital_regions)
     columns = {
-        "record_id": ids["record_id"].take(take),
-        "patient_id": ids["patient_id"].take(take),
+        "record_id": _kept(ids["record_id"], take),
+        "patient_id": _kept(ids["patient_id"], take),
         "residence_code": coded(residence, residence.values),
         "hospital_code": coded(hospital, hospital.values),
         "admission_date": date("admission_date"),
@@ -291,8 +292,12 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     return Checked(bits, pa.table(columns))
 
 
+def _kept(column: pa.Array | pa.ChunkedArray, take: slice | np.ndarray) -> pa.Array:
+    return column if isinstance(take, slice) else column.take(take)
+
+
 def _specialty(rule: np.ndarray, *, young: np.ndarray, stated: Column, dx: Column,
-               codes: dict[str, np.ndarray], take: np.ndarray) -> pa.Array:
+               codes: dict[str, np.ndarray], take: slice | np.ndarray) -> pa.Array:
     """Each good row's specialty: as stated (rule 0), ``tcm`` (rules 1–2) or derived from the
     diagnosis and age (rule 3). Chosen as indices into the few distinct answers and decoded
     once by Arrow, rather than as a row-by-row array of Python strings."""

@@ -140,6 +140,22 @@ def test_pseudonyms_equal_the_reference_hmac_across_slices():
     assert pseudonymise_arrow(array, KEY).to_pylist() == expected
 
 
+def test_pseudonyms_split_over_helpers_come_back_in_order():
+    """A batch is sliced over the helper processes; the answer is every id's pseudonym in
+    order, also for batches with fewer ids than helpers, and batch after batch."""
+    from nrmc.flows.pseudonym import PseudonymPool
+
+    ids = ["110101195001010001", "", "患者-1", "x" * 64, " spaced ", "ß" * 10, "7"]
+    expected = [hmac.digest(KEY.encode(), i.encode(), "sha256")[:16].hex() for i in ids]
+    pool = PseudonymPool(KEY, 3)
+    try:
+        for n in (7, 1, 2, 3, 5, 7):
+            chunked = pa.chunked_array([ids[:1], ids[1:n]], pa.string())
+            assert pool.pseudonymise(chunked).to_pylist() == expected[:n]
+    finally:
+        pool.close()
+
+
 def test_progress_is_reported_per_batch(tmp_path, small_batches):
     seen: list[tuple[int, int | None]] = []
     source = write_csv(tmp_path / "d.csv", _rows(300))

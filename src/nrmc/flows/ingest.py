@@ -9,17 +9,18 @@ is harmless; the same key twice within one load is a bad row (the later occurren
 How it streams (memory stays bounded whatever the size of the load): each file is parsed by
 Arrow in batches of about :data:`BATCH_BYTES`, the next batch read on a thread while the current
 one is checked (``checks``: each distinct value parsed once); while the next batch is checked,
-the pseudonyms of a batch are computed in a helper process and the parts of the batch before
-it written (``publish.Staged``), each on its own worker thread. Then DuckDB, with a memory limit
-and a spill directory, finds keys repeated within the load and keys already stored
-(``publish``). Five batches at most are in memory at once (being read, checked, waiting to be
-hashed, hashed, written).
+the pseudonyms of a batch are computed in helper processes (one per core, up to two) and the
+parts of the batch before it written (``publish.Staged``), each on its own worker thread. Then
+DuckDB, with a memory limit and a spill directory, finds keys repeated within the load and keys
+already stored (``publish``). Five batches at most are in memory at once (being read, checked,
+waiting to be hashed, hashed, written).
 """
 
 from __future__ import annotations
 
 import csv
 import ctypes
+import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -41,7 +42,7 @@ from ..core.export import safe_text
 from ..core.tabular import detect_encoding
 from . import checks, store
 from .geo import leaf_codes
-from .pseudonym import PSEUDONYM_BITS, PseudonymProcess, pseudonymise_arrow
+from .pseudonym import PSEUDONYM_BITS, PseudonymPool, pseudonymise_arrow
 from .publish import Staged, publish
 from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, TCM_HOSPITAL_PATTERN
 
@@ -53,6 +54,8 @@ BATCH_ROWS = 256_000
 #: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it): with Python,
 #: Arrow's batches in flight and the pseudonym helper, a load stays under 2 GiB at any size.
 MEMORY_LIMIT = "640MB"
+#: Pseudonym helper processes at most (one per core): each holds ~100 MB, inside the 2 GiB goal.
+HASHERS = 2
 _TEXT_OF_FEW = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -200,11 +203,11 @@ def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
 
 
 class _Stager:
-    """Pseudonyms on one thread (the helper process hashes), Parquet parts on another, so that
+    """Pseudonyms on one thread (helper processes hash), Parquet parts on another, so that
     hashing a batch overlaps writing the one before; one after the other on one thread they
     were the longest chain of the load. One batch is hashed and one written at a time."""
 
-    def __init__(self, hasher: PseudonymProcess | None, key: str, staged: Staged,
+    def __init__(self, hasher: PseudonymPool | None, key: str, staged: Staged,
                  hashing: ThreadPoolExecutor, writing: ThreadPoolExecutor) -> None:
         self._hasher, self._key, self._staged = hasher, key, staged
         self._hashing, self._writing = hashing, writing
@@ -230,19 +233,19 @@ class _Stager:
 
 
 @contextmanager
-def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymProcess | None]:
-    """A process that computes pseudonyms while this one reads and checks the next batch
-    (``pseudonym.PseudonymProcess``); only for loads of several batches, since starting it
-    costs a fraction of a second."""
+def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymPool | None]:
+    """Processes that compute pseudonyms while this one reads and checks the next batch
+    (``pseudonym.PseudonymPool``), one per core up to :data:`HASHERS`; only for loads of
+    several batches, since starting them costs a fraction of a second."""
     size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     if size < 2 * BATCH_BYTES:
         yield None
         return
-    process = PseudonymProcess(key)
+    pool = PseudonymPool(key, max(1, min(HASHERS, os.cpu_count() or 1)))
     try:
-        yield process
+        yield pool
     finally:
-        process.close()
+        pool.close()
 
 
 @contextmanager

@@ -52,9 +52,9 @@ Progress = Callable[[str, int, int | None], None]
 BATCH_BYTES = 1 << 26
 BATCH_ROWS = 256_000
 #: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it): with Python,
-#: Arrow's batches in flight and the pseudonym helper, a load stays under 2 GiB at any size.
+#: Arrow's batches in flight and the pseudonym helpers, a load stays under 2 GiB at any size.
 MEMORY_LIMIT = "640MB"
-#: Pseudonym helper processes at most (one per core): each holds ~100 MB, inside the 2 GiB goal.
+#: Pseudonym helper processes at most (one per core); each adds well under 0.1 GiB of memory.
 HASHERS = 2
 _TEXT_OF_FEW = pa.dictionary(pa.int32(), pa.string())
 
@@ -253,8 +253,9 @@ def _small_pages() -> Iterator[None]:
     """No transparent huge pages for this process while the load runs (Linux; elsewhere a
     no-op). Arrow's allocator (mimalloc) asks for huge pages on its arenas and hands freed
     64 KiB slices back to the kernel between batches; touching such a slice again faults in and
-    zeroes a whole fresh 2 MiB page. That churn was a fifth of a load's CPU (kernel time in
-    ``clear_page``); with 4 KiB pages it is gone. Restored when the load ends."""
+    zeroes a whole fresh 2 MiB page (``clear_page``: a sixth of a load's CPU). With 4 KiB pages a
+    load's kernel time fell by a third or more (docs/performance.md). Restored when the load
+    ends."""
     if not sys.platform.startswith("linux"):
         yield
         return

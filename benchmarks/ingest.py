@@ -6,8 +6,8 @@ COPY of the same file, in one run.
 The CSV is made once per size (and reused from ``--dir``): synthetic discharges from
 ``nrmc.flows.synth`` written back as a hospital would send them (raw 18-character patient ids,
 half the specialties left blank, dates as text). Each run is a fresh child process that
-reports its own wall and CPU seconds (``resource.getrusage``, itself and its helper) and peak
-RSS (VmHWM of itself plus, for nrmc, of its pseudonym helper process, as if both peaked at
+reports its own wall and CPU seconds (``resource.getrusage``, itself and its helpers) and peak
+RSS (VmHWM of itself plus, for nrmc, of its pseudonym helper processes, as if all peaked at
 once). ``--before REV``
 also runs the ingest of an older commit (its ``src`` extracted with ``git archive``). The load
 average (``os.getloadavg``) is printed beside each run: other jobs on the machine stretch wall
@@ -86,7 +86,7 @@ def _hwm(pid: int | str) -> int:
 
 
 def _watch_children(peaks: dict[int, int], stop: threading.Event) -> None:
-    """Record the peak memory of this process's children (the pseudonym helper) while they
+    """Record the peak memory of this process's children (the pseudonym helpers) while they
     live: ``ru_maxrss`` would also count the pages a child inherited when it was forked."""
     while not stop.wait(0.1):
         for task in Path("/proc/self/task").iterdir():
@@ -100,7 +100,7 @@ def _watch_children(peaks: dict[int, int], stop: threading.Event) -> None:
 
 def child(kind: str, csv_path: str, hospitals_path: str, out: str) -> None:
     """One measured run (in its own process); prints a JSON line with its figures. Peak
-    memory is this process's VmHWM plus its helper's, as if both peaked at once."""
+    memory is this process's VmHWM plus its helpers', as if all peaked at once."""
     peaks: dict[int, int] = {}
     stop = threading.Event()
     threading.Thread(target=_watch_children, args=(peaks, stop), daemon=True).start()

@@ -112,3 +112,24 @@ def test_specialty_sql_follows_the_icd10_rules_for_every_category(con):
 
 def test_input_columns_are_all_checked():
     assert {c.column for c in checks.CHECKS} == set(INPUT_COLUMNS)
+
+
+def test_plain_amounts_read_as_pandas_reads_them(con):
+    """Plain decimals take Arrow's cast (the rest the pandas-rule macro): the same doubles as
+    ``pandas.to_numeric`` for many digits, long fractions and halfway cases."""
+    import numpy as np
+
+    rng = np.random.default_rng(17)
+    amounts = ([f"{i}.{f:0{w}d}" for i, f, w in zip(rng.integers(0, 10**12, 3000),
+                                                   rng.integers(0, 10**6, 3000),
+                                                   rng.integers(1, 7, 3000), strict=True)]
+               + [str(i) for i in rng.integers(0, 2**62, 1000)]
+               + [repr(float(x)) for x in rng.random(1000) * 1e6]
+               + ["0.1", "0.3", "2.675", "9007199254740993", "1" * 40, "0." + "9" * 30])
+    batch = pa.table({"total_cost": pa.array(amounts)})
+    expected = pd.to_numeric(pd.Series(amounts)).to_numpy()
+    assert (checks._cost(con, batch) == expected).all()
+    mixed = pa.table({"total_cost": pa.array(["12.5", "1e3", " 7 ", "abc", "+.5", "3"])})
+    got = checks._cost(con, mixed)
+    assert got[:3].tolist() == [12.5, 1000.0, 7.0] and np.isnan(got[3])
+    assert got[4:].tolist() == [0.5, 3.0]

@@ -129,6 +129,33 @@ def test_pseudonyms_equal_the_reference_hmac_on_every_path():
         helper.close()
 
 
+def test_pseudonyms_equal_the_reference_hmac_across_slices():
+    """Ids are hashed a slice at a time: every id of a long column, non-ASCII ones and ids
+    on both sides of a slice boundary, equals the standard library's HMAC."""
+    from nrmc.flows.pseudonym import _SLICE
+
+    ids = [f"{i:018d}" if i % 3 else f"患者{i}ß" for i in range(2 * _SLICE + 5)]
+    array = pa.array(["pad", *ids], pa.string()).slice(1)
+    expected = [hmac.digest(KEY.encode(), i.encode(), "sha256")[:16].hex() for i in ids]
+    assert pseudonymise_arrow(array, KEY).to_pylist() == expected
+
+
+def test_pseudonyms_split_over_helpers_come_back_in_order():
+    """A batch is sliced over the helper processes; the answer is every id's pseudonym in
+    order, also for batches with fewer ids than helpers, and batch after batch."""
+    from nrmc.flows.pseudonym import PseudonymPool
+
+    ids = ["110101195001010001", "", "患者-1", "x" * 64, " spaced ", "ß" * 10, "7"]
+    expected = [hmac.digest(KEY.encode(), i.encode(), "sha256")[:16].hex() for i in ids]
+    pool = PseudonymPool(KEY, 3)
+    try:
+        for n in (7, 1, 2, 3, 5, 7):
+            chunked = pa.chunked_array([ids[:1], ids[1:n]], pa.string())
+            assert pool.pseudonymise(chunked).to_pylist() == expected[:n]
+    finally:
+        pool.close()
+
+
 def test_progress_is_reported_per_batch(tmp_path, small_batches):
     seen: list[tuple[int, int | None]] = []
     source = write_csv(tmp_path / "d.csv", _rows(300))
@@ -186,3 +213,14 @@ def test_typed_parquet_columns_load_as_their_text_would(tmp_path):
         ingest([tmp_path / "nulls.parquet"], tmp_path / "nulls", regions=REGIONS,
                hospitals=HOSPITALS, pseudonym_key=KEY)
     assert [(p.row, p.field) for p in caught.value.problems] == [(1, "age")]
+
+
+def test_a_batch_splits_by_year_keeping_file_order_within_each():
+    from nrmc.flows.publish import _by_year
+
+    batch = pa.table({"year": pa.array([2021, 2019, 2021, 2020, 2019, 2021], pa.int16()),
+                      "_row": pa.array([1, 2, 3, 4, 5, 6])})
+    split = {year: rows["_row"].to_pylist() for year, rows in _by_year(batch)}
+    assert split == {2019: [2, 5], 2020: [4], 2021: [1, 3, 6]}
+    one = pa.table({"year": pa.array([2020, 2020], pa.int16()), "_row": pa.array([1, 2])})
+    assert [(y, t["_row"].to_pylist()) for y, t in _by_year(one)] == [(2020, [1, 2])]

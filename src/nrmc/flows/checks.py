@@ -251,15 +251,14 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     good = bits == 0
     if not good.any():
         return Checked(bits, pa.table({}))  # no columns: nothing to stage
-    take = np.flatnonzero(good)
+    # every row good (the usual batch): views, not copies, of the per-row arrays
+    take: slice | np.ndarray = slice(None) if good.all() else np.flatnonzero(good)
     rule = np.select(
         [stated.rows(stated_text != "")[take], tcm.rows(~tcm_codes["blank"])[take],
          hospital.rows(ref.tcm_hospital[at.fill_null(len(ref.hospital_codes)).to_numpy()])[take]],
         [0, 1, 2], 3).astype(np.int8)
-    young = whole["age"][take] < 15
-    derived = np.where(young, dx.rows(codes["child"])[take], dx.rows(codes["adult"])[take])
-    specialty = np.where(rule == 0, stated.rows(stated_text)[take],
-                         np.where(rule == 3, derived, "tcm"))
+    specialty = _specialty(rule, young=whole["age"][take] < 15, stated=stated, dx=dx,
+                           codes=codes, take=take)
 
     def coded(column: Column, values: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(pa.array(column.index[take]), values)
@@ -271,8 +270,8 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     regions = pa.DictionaryArray.from_arrays(
         pa.array(at.fill_null(0).to_numpy()[hospital.index[take]]), ref.hospital_regions)
     columns = {
-        "record_id": ids["record_id"].take(take),
-        "patient_id": ids["patient_id"].take(take),
+        "record_id": _kept(ids["record_id"], take),
+        "patient_id": _kept(ids["patient_id"], take),
         "residence_code": coded(residence, residence.values),
         "hospital_code": coded(hospital, hospital.values),
         "admission_date": date("admission_date"),
@@ -280,7 +279,7 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
         "age": pa.array(whole["age"][take].astype(np.int16)),
         "sex": pa.array(whole["sex"][take].astype(np.int8)),
         "principal_diagnosis": coded(dx, pa.array(codes["upper"], pa.string())),
-        "specialty": pa.array(specialty, pa.string()),
+        "specialty": specialty,
         "surgery_level": pa.array(whole["surgery_level"][take].astype(np.int8)),
         "admission_route": pa.array(whole["admission_route"][take].astype(np.int8)),
         "discharge_route": pa.array(whole["discharge_route"][take].astype(np.int8)),
@@ -293,12 +292,45 @@ def check_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, ref: Reference)
     return Checked(bits, pa.table(columns))
 
 
+def _kept(column: pa.Array | pa.ChunkedArray, take: slice | np.ndarray) -> pa.Array:
+    return column if isinstance(take, slice) else column.take(take)
+
+
+def _specialty(rule: np.ndarray, *, young: np.ndarray, stated: Column, dx: Column,
+               codes: dict[str, np.ndarray], take: slice | np.ndarray) -> pa.Array:
+    """Each good row's specialty: as stated (rule 0), ``tcm`` (rules 1–2) or derived from the
+    diagnosis and age (rule 3). Chosen as indices into the few distinct answers and decoded
+    once by Arrow, rather than as a row-by-row array of Python strings."""
+    k1, k2 = len(stated.values), len(dx.values)
+    values = pa.concat_arrays([stated.values.cast(pa.string()),
+                               pa.array(codes["adult"], pa.string()),
+                               pa.array(codes["child"], pa.string()), pa.array(["tcm"])])
+    derived = k1 + dx.index[take].astype(np.int32) + np.where(young, k2, 0).astype(np.int32)
+    index = np.where(rule == 0, stated.index[take],
+                     np.where(rule == 3, derived, k1 + 2 * k2)).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(index), values).dictionary_decode()
+
+
 def _cost(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> np.ndarray:
-    """``total_cost`` row by row (amounts are nearly all distinct); NaN where unreadable."""
+    """``total_cost`` row by row (amounts are nearly all distinct); NaN where unreadable.
+    Plain decimals (digits, at most one point inside), nearly every amount, are parsed by
+    Arrow's cast, which rounds as DuckDB's and pandas' parsers do (all three correctly); the
+    rest by the ``py_number`` macro."""
     if "total_cost" not in batch.column_names:
         return np.full(batch.num_rows, np.nan)
-    return _query(con, "SELECT coalesce(py_number(v), 'nan'::DOUBLE) AS x FROM value_list",
-                  strip(batch["total_cost"]).combine_chunks())["x"]
+    text = strip(batch["total_cost"]).combine_chunks()
+    plain = pc.match_substring_regex(text, _PLAIN_AMOUNT)
+    if pc.all(plain).as_py():
+        return text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    amounts = np.full(len(text), np.nan)
+    at = plain.to_numpy(zero_copy_only=False)
+    amounts[at] = text.filter(plain).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    amounts[~at] = _query(con, "SELECT coalesce(py_number(v), 'nan'::DOUBLE) AS x "
+                               "FROM value_list", text.filter(pc.invert(plain)))["x"]
+    return amounts
+
+
+_PLAIN_AMOUNT = r"^[0-9]+(\.[0-9]+)?$"
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

@@ -8,16 +8,20 @@ is harmless; the same key twice within one load is a bad row (the later occurren
 
 How it streams (memory stays bounded whatever the size of the load): each file is parsed by
 Arrow in batches of about :data:`BATCH_BYTES`, the next batch read on a thread while the current
-one is checked (``checks``: each distinct value parsed once); the pseudonyms of a batch are
-computed in a helper process and its parts written by a worker thread while the next batch is
-checked (``publish.Staged``). Then DuckDB, with a memory limit and a spill directory, finds keys
-repeated within the load and keys already stored (``publish``). Four batches at most are in
-memory at once.
+one is checked (``checks``: each distinct value parsed once); while the next batch is checked,
+the pseudonyms of a batch are computed in helper processes (one per core, up to two) and the
+parts of the batch before it written (``publish.Staged``), each on its own worker thread. Then
+DuckDB, with a memory limit and a spill directory, finds keys repeated within the load and keys
+already stored (``publish``). Five batches at most are in memory at once (being read, checked,
+waiting to be hashed, hashed, written).
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,7 +42,7 @@ from ..core.export import safe_text
 from ..core.tabular import detect_encoding
 from . import checks, store
 from .geo import leaf_codes
-from .pseudonym import PSEUDONYM_BITS, PseudonymProcess, pseudonymise_arrow
+from .pseudonym import PSEUDONYM_BITS, PseudonymPool, pseudonymise_arrow
 from .publish import Staged, publish
 from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, TCM_HOSPITAL_PATTERN
 
@@ -48,8 +52,10 @@ Progress = Callable[[str, int, int | None], None]
 BATCH_BYTES = 1 << 26
 BATCH_ROWS = 256_000
 #: DuckDB's share of memory (it spills to ``staging/<load>/spill`` beyond it): with Python,
-#: Arrow's batches in flight and the pseudonym helper, a load stays under 2 GiB at any size.
+#: Arrow's batches in flight and the pseudonym helpers, a load stays under 2 GiB at any size.
 MEMORY_LIMIT = "640MB"
+#: Pseudonym helper processes at most (one per core); each adds well under 0.1 GiB of memory.
+HASHERS = 2
 _TEXT_OF_FEW = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -196,29 +202,77 @@ def _problems(batch: pa.Table, bits: np.ndarray, *, file: str, first_row: int,
     return found
 
 
-def _stage(good: pa.Table, hasher: PseudonymProcess | None, key: str, file_no: int,
-           staged: Staged) -> None:
-    """Put the pseudonyms in place of the raw ids and write the batch's parts."""
-    raw = good["patient_id"]
-    pseudonyms = hasher.pseudonymise(raw) if hasher else pseudonymise_arrow(raw, key)
-    position = good.schema.get_field_index("patient_id")
-    staged.write(good.set_column(position, "patient_id", pseudonyms), file_no)
+class _Stager:
+    """Pseudonyms on one thread (helper processes hash), Parquet parts on another, so that
+    hashing a batch overlaps writing the one before; one after the other on one thread they
+    were the longest chain of the load. One batch is hashed and one written at a time."""
+
+    def __init__(self, hasher: PseudonymPool | None, key: str, staged: Staged,
+                 hashing: ThreadPoolExecutor, writing: ThreadPoolExecutor) -> None:
+        self._hasher, self._key, self._staged = hasher, key, staged
+        self._hashing, self._writing = hashing, writing
+        self._written: Future[None] | None = None  # touched on the hashing thread only
+
+    def submit(self, good: pa.Table, file_no: int) -> Future[None]:
+        """Put the pseudonyms in place of the raw ids, then write the batch's parts."""
+        return self._hashing.submit(self._hash_then_write, good, file_no)
+
+    def _hash_then_write(self, good: pa.Table, file_no: int) -> None:
+        raw = good["patient_id"]
+        pseudonyms = (self._hasher.pseudonymise(raw) if self._hasher
+                      else pseudonymise_arrow(raw, self._key))
+        hashed = good.set_column(good.schema.get_field_index("patient_id"), "patient_id",
+                                 pseudonyms)
+        self.flush()  # the previous batch written (or its error raised) before the next
+        self._written = self._writing.submit(self._staged.write, hashed, file_no)
+
+    def flush(self) -> None:
+        """Wait for the last write; call once every submitted batch is hashed."""
+        if self._written is not None:
+            self._written.result()
 
 
 @contextmanager
-def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymProcess | None]:
-    """A process that computes pseudonyms while this one reads and checks the next batch
-    (``pseudonym.PseudonymProcess``); only for loads of several batches, since starting it
-    costs a fraction of a second."""
+def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymPool | None]:
+    """Processes that compute pseudonyms while this one reads and checks the next batch
+    (``pseudonym.PseudonymPool``), one per core up to :data:`HASHERS`; only for loads of
+    several batches, since starting them costs a fraction of a second."""
     size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
     if size < 2 * BATCH_BYTES:
         yield None
         return
-    process = PseudonymProcess(key)
+    pool = PseudonymPool(key, max(1, min(HASHERS, os.cpu_count() or 1)))
     try:
-        yield process
+        yield pool
     finally:
-        process.close()
+        pool.close()
+
+
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """No transparent huge pages for this process while the load runs (Linux; elsewhere a
+    no-op). Arrow's allocator (mimalloc) asks for huge pages on its arenas and hands freed
+    64 KiB slices back to the kernel between batches; touching such a slice again faults in and
+    zeroes a whole fresh 2 MiB page (``clear_page``: a sixth of a load's CPU). With 4 KiB pages a
+    load's kernel time fell by a third or more (docs/performance.md). Restored when the load
+    ends."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        before = prctl(_PR_GET_THP_DISABLE, 0, 0, 0, 0)
+        changed = before == 0 and prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
+    except (AttributeError, OSError):
+        changed = False
+    try:
+        yield
+    finally:
+        if changed:
+            prctl(_PR_SET_THP_DISABLE, 0, 0, 0, 0)
+
+
+_PR_SET_THP_DISABLE, _PR_GET_THP_DISABLE = 41, 42
 
 
 def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
@@ -245,20 +299,22 @@ def ingest(
     ref = Reference.build(regions, hospitals)
     names = [str(p) for p in paths]
     summary = IngestSummary(files=names)
-    with store.writing(root) as load:
+    with _small_pages(), store.writing(root) as load:
         staged = Staged(load)
         rejected: dict[tuple[int, int], dict[str, Any]] = {}
         con = _connect(load.staging / "spill")
         try:
             checks.prepare(con)
             arrays = checks.Reference.of(ref.residences, ref.hospital_region, ref.tcm_hospitals)
-            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writer, \
+            with ThreadPoolExecutor(1, thread_name_prefix="nrmc-stage") as writing, \
+                    ThreadPoolExecutor(1, thread_name_prefix="nrmc-hash") as hashing, \
                     _hasher(paths, pseudonym_key) as hasher:
+                stager = _Stager(hasher, pseudonym_key, staged, hashing, writing)
                 for file_no, path in enumerate(map(Path, paths)):
                     summary.rows_read += _stage_file(
-                        path, file_no, con=con, ref=arrays, writer=writer, hasher=hasher,
-                        key=pseudonym_key, staged=staged, summary=summary, rejected=rejected,
-                        progress=progress)
+                        path, file_no, con=con, ref=arrays, stager=stager, summary=summary,
+                        rejected=rejected, progress=progress)
+                stager.flush()
             store._checkpoint("validated")
             pa.default_memory_pool().release_unused()  # the batches are gone; DuckDB's turn
             publish(con, staged, names, summary, rejected)
@@ -276,9 +332,7 @@ def ingest(
 
 
 def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
-                ref: checks.Reference, writer: ThreadPoolExecutor,
-                hasher: PseudonymProcess | None, key: str, staged: Staged,
-                summary: IngestSummary,
+                ref: checks.Reference, stager: _Stager, summary: IngestSummary,
                 rejected: dict[tuple[int, int], dict[str, Any]],
                 progress: Progress | None) -> int:
     """Check every batch of one file and stage its good rows; returns the rows read."""
@@ -297,7 +351,7 @@ def _stage_file(path: Path, file_no: int, *, con: duckdb.DuckDBPyConnection,
         if len(good):
             rows = np.flatnonzero(checked.bad == 0).astype(np.int64) + done + 1
             good = good.append_column("_row", pa.array(rows))
-            staging.append(writer.submit(_stage, good, hasher, key, file_no, staged))
+            staging.append(stager.submit(good, file_no))
         while len(staging) > 1 or (staging and staging[0].done()):
             staging.popleft().result()
         done += batch.num_rows

@@ -286,10 +286,14 @@ def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> 
             project = user.projects[0]
             frm = user.scope or user.hospitals[0]
             to = _pick([h for h in user.partners if h != frm], rng, frm)
-            client.post("/api/v1/referrals", headers={**user.api, "Idempotency-Key":
-                                                      f"probe-{rng.getrandbits(64):x}"},
-                        json={"from_hospital": frm, "to_hospital": to, "specialty": "neurology",
-                              "diagnosis": "I63.9", "reason": "first view after a write"})
+            # A key never used before (runs share a workspace: a repeated key is answered
+            # with the first run's referral, and nothing is written).
+            sent = client.post("/api/v1/referrals", headers={
+                **user.api, "Idempotency-Key": f"probe-{time.time_ns():x}-{rng.getrandbits(32):x}"},
+                json={"from_hospital": frm, "to_hospital": to, "specialty": "neurology",
+                      "diagnosis": "I63.9", "reason": "first view after a write"})
+            if sent.status_code != 201:
+                raise RuntimeError(f"the probe's write was refused: {sent.status_code} {sent.text}")
             for path, headers in ((f"/projects/{project}", user.page),
                                   (f"/api/v1/projects/{project}/kpis", user.api)):
                 started = time.perf_counter()

@@ -303,10 +303,11 @@ def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> 
     return {"latencies": latencies, "misses": misses}
 
 
-def settle(base: str, users: list[User], limit: float) -> float:
+def settle(base: str, users: list[User], limit: float, server_pid: int) -> float:
     """Wait until the background refresher has stored every project's evaluation (each answers
-    200, not 202 "computing"), as on a server that has been up since its last data load; the
-    seconds it took (the refresher's work after a start or a load, not counted in the run)."""
+    200, not 202 "computing") and the server has gone quiet (under 10 % of a core over 5 s:
+    the refresher also publishes each evaluation and draws its chart), as on a server that has
+    been up since its last data load; the seconds it took (not counted in the run)."""
     admin = next(u for u in users if u.role == "national_admin")
     projects = httpx.get(f"{base}/api/v1/projects?limit=500", headers=admin.api,
                          timeout=60).json()["items"]
@@ -318,9 +319,19 @@ def settle(base: str, users: list[User], limit: float) -> float:
                        if client.get(f"{base}/api/v1/projects/{pid}/evaluation").status_code == 202]
             if pending:
                 time.sleep(2)
+    stored = time.monotonic() - started
+    busy = 1.0
+    while busy > 0.1 and time.monotonic() - started < limit:
+        before = server_cpu_seconds(server_pid)
+        time.sleep(5)
+        busy = (server_cpu_seconds(server_pid) - before) / 5
     waited = time.monotonic() - started
-    print(f"Settled: every evaluation stored after {waited:.0f} s" if not pending else
-          f"Not settled after {waited:.0f} s: {len(pending)} evaluations still computing")
+    if pending or busy > 0.1:
+        print(f"Not settled after {waited:.0f} s: {len(pending)} evaluations still computing, "
+              f"server at {100 * busy:.0f} % of a core")
+    else:
+        print(f"Settled: every evaluation stored after {stored:.0f} s, the server quiet after "
+              f"{waited:.0f} s")
     return waited
 
 
@@ -375,7 +386,7 @@ def main() -> None:
                 try:
                     users = make_users(base, env)
                     if args.settle:
-                        settle(base, users, args.settle)
+                        settle(base, users, args.settle, server.pid)
                     if args.warmup:
                         asyncio.run(drive(base, users, clients, args.warmup, args.seed + 99))
                     load = os.getloadavg()[0]

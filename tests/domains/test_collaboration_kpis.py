@@ -157,3 +157,31 @@ def test_kpis_of_a_project_outside_the_scope_are_not_found(db):
     assert kpis.project_kpis(session=db, scope=shanghai, project_id=p).surgeries == 0  # output side
     with pytest.raises(NotFound):
         kpis.project_kpis(session=db, scope=yunnan, project_id=p)
+
+
+def test_kept_ledger_rows_follow_every_write_committed_or_not(engine):
+    """The KPIs keep a project's ledger rows between requests; a committed write from any
+    session, and the reader's own uncommitted one, are counted all the same."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        pyramid(session)
+        project = jiuquan(session).id
+        session.commit()
+
+    def outpatients(session: Session) -> int:
+        return kpis.project_kpis(session=session, scope=SYSTEM, project_id=project).outpatients
+
+    with Session(engine) as session:
+        first = outpatients(session)
+        assert outpatients(session) == first  # kept rows, same answer
+    with Session(engine) as writer:
+        add(writer, project_id=project, occurred_on=date(2025, 3, 3), kind="outpatient", count=7)
+        writer.commit()
+    with Session(engine) as session:
+        assert outpatients(session) == first + 7
+        add(session, project_id=project, occurred_on=date(2025, 3, 4), kind="outpatient", count=5)
+        assert outpatients(session) == first + 12  # this transaction's own row
+        session.rollback()
+    with Session(engine) as session:
+        assert outpatients(session) == first + 7

@@ -17,7 +17,8 @@ def test_package_data_covers_templates_and_static_files():
     shipped = {Path(p) for pattern in patterns
                for p in glob.glob(str(PACKAGE / pattern), recursive=True)}
     needed = [p for p in (list((PACKAGE / "web").rglob("*"))
-                          + list(PACKAGE.glob("domains/*/templates/**/*")))
+                          + list(PACKAGE.glob("domains/*/templates/**/*"))
+                          + list(PACKAGE.glob("flows/native/*")))
               if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".py"]
     assert needed and not [p for p in needed if p not in shipped]
 

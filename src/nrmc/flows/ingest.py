@@ -42,7 +42,7 @@ from ..core.export import safe_text
 from ..core.tabular import detect_encoding
 from . import checks, store
 from .geo import leaf_codes
-from .pseudonym import PSEUDONYM_BITS, PseudonymPool, pseudonymise_arrow
+from .pseudonym import PSEUDONYM_BITS, PseudonymPool, native_available, pseudonymise_arrow
 from .publish import Staged, publish
 from .schema import INPUT_COLUMNS, OPTIONAL_INPUT_COLUMNS, TCM_HOSPITAL_PATTERN
 
@@ -238,8 +238,8 @@ def _hasher(paths: Sequence[Path], key: str) -> Iterator[PseudonymPool | None]:
     (``pseudonym.PseudonymPool``), one per core up to :data:`HASHERS`; only for loads of
     several batches, since starting them costs a fraction of a second."""
     size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
-    if size < 2 * BATCH_BYTES:
-        yield None
+    if size < 2 * BATCH_BYTES or native_available():
+        yield None  # hashed on the stager's thread (the C loop releases the GIL)
         return
     pool = PseudonymPool(key, max(1, min(HASHERS, os.cpu_count() or 1)))
     try:

@@ -49,14 +49,19 @@ def pseudonymise_one(raw: str, key: str) -> str:
     return hmac.digest(key.encode(), str(raw).encode(), "sha256")[:DIGEST_BYTES].hex()
 
 
-def _states(key: str) -> tuple[Any, Any]:
-    """SHA-256 after absorbing key ⊕ ipad and key ⊕ opad (the first block of each HMAC pass)."""
+def _pads(key: str) -> tuple[bytes, bytes]:
+    """The first block of each HMAC pass: the padded key ⊕ ipad and ⊕ opad (RFC 2104)."""
     secret = key.encode()
     if len(secret) > _BLOCK:
         secret = hashlib.sha256(secret).digest()
     secret = secret.ljust(_BLOCK, b"\0")
-    return (hashlib.sha256(bytes(b ^ 0x36 for b in secret)),
-            hashlib.sha256(bytes(b ^ 0x5C for b in secret)))
+    return bytes(b ^ 0x36 for b in secret), bytes(b ^ 0x5C for b in secret)
+
+
+def _states(key: str) -> tuple[Any, Any]:
+    """SHA-256 after absorbing key ⊕ ipad and key ⊕ opad."""
+    inner, outer = _pads(key)
+    return hashlib.sha256(inner), hashlib.sha256(outer)
 
 
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)]).view(np.uint16)
@@ -99,13 +104,8 @@ def native_available() -> bool:
 @lru_cache(maxsize=8)
 def _native_states(key: str) -> tuple[Any, Any]:
     lib = _native_hmac()
-    secret = key.encode()
-    if len(secret) > _BLOCK:
-        secret = hashlib.sha256(secret).digest()
-    secret = secret.ljust(_BLOCK, b"\0")
     inner, outer = ctypes.create_string_buffer(_CTX_BYTES), ctypes.create_string_buffer(_CTX_BYTES)
-    lib.nrmc_hmac_states(bytes(b ^ 0x36 for b in secret), bytes(b ^ 0x5C for b in secret),
-                         inner, outer)
+    lib.nrmc_hmac_states(*_pads(key), inner, outer)
     return inner, outer
 
 

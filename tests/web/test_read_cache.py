@@ -347,3 +347,25 @@ def test_a_crowd_asking_for_the_same_cold_answer_builds_it_once(web_store, tmp_p
     assert [a.status_code for a in answers] == [200] * 8
     assert sorted(a.headers[CACHE] for a in answers) == ["hit"] * 7 + ["miss"]
     assert len({a.content for a in answers}) == 1
+
+
+def test_a_project_dashboard_page_survives_audit_entries_about_other_objects(app, as_user, cast,
+                                                                             web_store):
+    """Every write is audited and the dashboard shows the project's own history: a referral
+    elsewhere (and its audit entry) leaves the page cached; a change to the project drops it."""
+    page = f"/projects/{cast.jiuquan_project}"
+    with TestClient(app) as browser:
+        login(browser, "admin")
+        assert browser.get(page).headers[CACHE] == "miss"
+        lateral = as_user("admin").get(f"/api/v1/referrals/{cast.henan_referral}").json()
+        sent = as_user("admin").post("/api/v1/referrals", json={
+            "from_hospital": lateral["to_hospital"]["code"],
+            "to_hospital": lateral["from_hospital"]["code"],
+            "specialty": "oncology", "diagnosis": "C34.9", "reason": "second opinion"})
+        assert sent.status_code == 201, sent.text
+        assert browser.get(page).headers[CACHE] == "hit"
+        changed = as_user("admin").patch(f"/api/v1/projects/{cast.jiuquan_project}",
+                                         json={"notes": "审计测试 audit check"})
+        assert changed.status_code == 200, changed.text
+        after = browser.get(page)
+        assert after.headers[CACHE] == "miss" and "审计测试 audit check" in after.text

@@ -39,7 +39,7 @@ AREAS: dict[str, tuple[str, str, str]] = {
                               "outflow, OD matrices, within-county rates, reach and grade-4 "
                               "share."),
     "ops": ("ops", "app", "Operations: expert dispatch, activity ledger, technologies, "
-                          "trainees, site visits, KPIs."),
+                          "trainees, site visits, trusteeships, KPIs."),
     "referrals": ("referrals", "app", "Two-way referrals (双向转诊): requested → accepted | "
                                       "rejected → scheduled → arrived → completed → returned, "
                                       "or cancelled."),
@@ -58,10 +58,10 @@ def load_area(name: str) -> click.Command:
     module_name, attribute, _ = AREAS[name]
     module = importlib.import_module(f"nrmc.cli.{module_name}")
     target: Any = getattr(module, attribute)
-    if name == "ops":  # site visits hang under ops (visits.py uses ops.py's helpers)
-        visits = importlib.import_module("nrmc.cli.visits")
-        if not any(info.name == "visit" for info in target.registered_groups):
-            target.add_typer(visits.app, name="visit")
+    if name == "ops":  # site visits and trusteeships hang under ops (they use ops.py's helpers)
+        for group, source in (("visit", "visits"), ("trusteeship", "trusteeships")):
+            if not any(info.name == group for info in target.registered_groups):
+                target.add_typer(importlib.import_module(f"nrmc.cli.{source}").app, name=group)
     if not isinstance(target, typer.Typer):
         single = typer.Typer(pretty_exceptions_show_locals=False)
         single.command(name=name)(target)

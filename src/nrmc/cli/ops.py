@@ -1,6 +1,7 @@
 """`nrmc ops`: expert dispatch, the activity ledger, technologies, trainees and project KPIs.
 
-Site visits are in `visits.py` (registered as `nrmc ops visit` by main.py)."""
+Site visits are in `visits.py` and trusteeships in `trusteeships.py` (registered as
+`nrmc ops visit` and `nrmc ops trusteeship` by main.py)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, json
 SYSTEM = Scope.system()
 
 app = typer.Typer(help="Operations: expert dispatch, activity ledger, technologies, trainees, "
-                  "site visits, KPIs.", no_args_is_help=True)
+                  "site visits, trusteeships, KPIs.", no_args_is_help=True)
 dispatch = typer.Typer(help="Experts sent by the output hospital.", no_args_is_help=True)
 activity = typer.Typer(help="The dated activity ledger (surgery, outpatients, consultations…).",
                        no_args_is_help=True)

@@ -27,6 +27,7 @@ from ..domains.referrals import pages as referrals_pages
 from ..domains.regions import api as regions_api
 from ..domains.regions import pages as regions_pages
 from ..domains.trusteeships import api as trusteeships_api
+from ..domains.trusteeships import entry_pages as trusteeship_entry_pages
 from ..domains.trusteeships import pages as trusteeships_pages
 from ..domains.users import api as users_api
 from ..domains.users import pages as users_pages
@@ -43,6 +44,7 @@ def routers() -> list[APIRouter]:
         audit_pages.router, referrals_pages.router,
         planning_pages.router, evaluation.pages, users_pages.router, language.router,
         programme_api.router, milestones_api.router, trusteeships_api.router, gaps_api.router,
-        programme_pages.router, milestones_pages.router, trusteeships_pages.router,
+        programme_pages.router, milestones_pages.router, trusteeship_entry_pages.router,
+        trusteeships_pages.router,
         gaps_pages.router,
     ]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 
+from ...core.errors import ImportRejected
 from ...core.inputs import RecordDate, today_beijing
 from ...web.deps import ApiScope, SessionDep, SourceDep
 from ...web.read_cache import cached_read
 from ...web.tables import DOWNLOADS, DbId, FormatQuery, TableFormat, download
-from . import communities, service
+from . import communities, entry, excel, service
 from .schemas import ReportIn, TrusteeshipDetail, TrusteeshipIn, TrusteeshipOut
 
 router = APIRouter(tags=["trusteeships"])
@@ -50,6 +51,28 @@ def create_trusteeship(body: TrusteeshipIn, session: SessionDep, scope: ApiScope
     out = service.detail(session=session, scope=scope, trusteeship_id=row.id, as_of=today_beijing())
     session.commit()
     return out
+
+
+@router.post("/api/v1/trusteeships/upload", status_code=201,
+             responses={422: {"description": "rows refused (file, row, field, message); "
+                                             "nothing stored"}})
+def upload_trusteeships(
+    session: SessionDep, scope: ApiScope, source: SourceDep,
+    file: Annotated[UploadFile, File(description="CSV or XLSX with columns " + ", ".join(entry.NAMES)
+                                     + " (hospitals by code or full name; grades as 二级乙等 or "
+                                       "secondary_b)")],
+) -> Response:
+    """Many trusteeships at once: all rows or none; a refusal names file, row and field."""
+    try:
+        ids = excel.import_upload(session=session, scope=scope, filename=file.filename or "upload.csv",
+                                  content=file.file.read(excel.MAX_BYTES + 1), source=source)
+    except ImportRejected as exc:
+        session.rollback()
+        return JSONResponse(status_code=422, content={"detail": [
+            {"file": p.file, "row": p.row, "field": p.field, "message": p.reason}
+            for p in exc.problems]})
+    session.commit()
+    return JSONResponse(status_code=201, content={"added": len(ids), "ids": ids})
 
 
 @router.post("/api/v1/trusteeships/{trusteeship_id}/reports", response_model=TrusteeshipDetail,

@@ -26,7 +26,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/trusteeships", response_class=HTMLResponse)
 @cached_read
 def index(request: Request, session: SessionDep, user: PageUser,
-          behind_only: Annotated[bool, Query()] = False) -> HTMLResponse:
+          behind_only: Annotated[bool, Query()] = False,
+          created: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+          imported: Annotated[int | None, Query(ge=0, le=100_000)] = None) -> HTMLResponse:
+    """The list; `created` and `imported` confirm what the entry pages just stored."""
     scope = Scope.for_user(user)
     day = today_beijing()
     found = service.list_visible(session=session, scope=scope, as_of=day, behind_only=behind_only)
@@ -36,7 +39,8 @@ def index(request: Request, session: SessionDep, user: PageUser,
                                         min_cell=settings.min_cell_size)
     return render(request, "trusteeships/index.html", user, trusteeships=found, as_of=day,
                   behind_only=behind_only, rates=rates, grade_zh={g.value: g.label_zh for g in Grade},
-                  behind=sum(1 for t in found if t.progress.behind))
+                  behind=sum(1 for t in found if t.progress.behind),
+                  can_create=service.may_create(scope), created=created, imported=imported)
 
 
 def chart_data(t: TrusteeshipDetail) -> dict[str, Any]:

@@ -18,10 +18,13 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ...core import codes
-from ...core.errors import Conflict, NotFound
+from ...core.errors import Conflict, Forbidden, NotFound
+from ...core.inputs import FieldError, field_error
 from ..audit import service as audit
 from ..hospitals.models import Hospital
+from ..projects import service as projects
 from ..users.scope import Scope
+from ..users.service import Refused
 from .models import Trusteeship, TrusteeshipReport
 from .schemas import (
     Grade,
@@ -146,18 +149,53 @@ def detail(*, session: Session, scope: Scope, trusteeship_id: int, as_of: date) 
         outpatients=r.outpatients, surgeries=r.surgeries) for r in reports])
 
 
-def create(*, session: Session, scope: Scope, data: TrusteeshipIn, source: str = "") -> Trusteeship:
-    scope.require_write()
+def may_create(scope: Scope) -> bool:
+    """Whether the caller may record trusteeships at all: the rule `create` applies first, so
+    the pages offer the form to exactly the callers the API accepts. Which hospitals a caller
+    may name is checked per trusteeship (`problems`)."""
+    try:
+        scope.require_write()
+    except Forbidden:
+        return False
+    return True
+
+
+def problems(*, session: Session, scope: Scope, data: TrusteeshipIn) -> list[FieldError]:
+    """What the store refuses in `data`, by field: an unknown hospital, neither hospital within
+    the caller's scope (one of them must be: a county's manager records the city hospital that
+    runs it), a project the caller cannot see, or the same arrangement already recorded."""
     found = {h.code: h for h in session.scalars(select(Hospital).where(Hospital.code.in_(
         [data.managing_hospital_code, data.managed_hospital_code])))}
-    for code in (data.managing_hospital_code, data.managed_hospital_code):
-        if code not in found:
-            raise NotFound(f"no hospital {code}")
-    managed = found[data.managed_hospital_code]
-    managing = found[data.managing_hospital_code]
-    if not (scope.allows_hospital(managing.code, managing.region_code)
-            or scope.allows_hospital(managed.code, managed.region_code)):
-        raise NotFound(f"no hospital {data.managed_hospital_code}")
+    out = [field_error(name, "hospital_not_found", text=code[:50])
+           for name, code in (("managing_hospital_code", data.managing_hospital_code),
+                              ("managed_hospital_code", data.managed_hospital_code))
+           if code not in found]
+    if not out and not any(scope.allows_hospital(h.code, h.region_code) for h in found.values()):
+        out.append(field_error("managed_hospital_code", "trusteeship_out_of_scope"))
+    if data.project_id is not None:
+        try:
+            projects.get_visible(session=session, scope=scope, project_id=data.project_id)
+        except NotFound:
+            out.append(field_error("project_id", "project_unknown", id=data.project_id))
+    if not out:
+        same = session.scalar(select(Trusteeship.id).where(
+            Trusteeship.managing_hospital_code == data.managing_hospital_code,
+            Trusteeship.managed_hospital_code == data.managed_hospital_code,
+            Trusteeship.start_date == data.start_date).limit(1))
+        if same is not None:
+            out.append(field_error("start_date", "trusteeship_recorded", id=same))
+    return out
+
+
+def create(*, session: Session, scope: Scope, data: TrusteeshipIn, source: str = "") -> Trusteeship:
+    """Record one trusteeship (audited); Forbidden for read-only callers, Refused (422 naming
+    each field) for what `problems` finds."""
+    scope.require_write()
+    refused = problems(session=session, scope=scope, data=data)
+    if refused:
+        raise Refused(refused)
+    managed = session.get(Hospital, data.managed_hospital_code)
+    assert managed is not None  # checked by problems()
     row = Trusteeship(**data.model_dump(exclude={"start_grade", "target_grade"}),
                       start_grade=data.start_grade.value, target_grade=data.target_grade.value,
                       province_code=codes.province_of(managed.region_code))

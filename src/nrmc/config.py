@@ -12,10 +12,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .core import keys
+from .core.fhir import DEFAULT_FHIR_BASE, normalise_base
 from .core.privacy import DEFAULT_MIN_CELL
 
 DEV_SECRET_KEY = "dev-secret-key-change-me"
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
         default="emergency=2,urgent=24,routine=72",
         description="hours a receiving hospital has to answer a referral, by urgency "
                     "(one number: the same for all)")
+    fhir_base: str = Field(
+        default=DEFAULT_FHIR_BASE,
+        description="canonical base URL of nrmc's FHIR identifier systems, code systems and "
+                    "extensions (a site publishing its own implementation guide sets it)")
     min_cell_size: int = Field(default=DEFAULT_MIN_CELL, ge=1,
                                description="published counts below are withheld")
     read_cache_entries: int = Field(default=20000, ge=0,
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     def workers(self) -> int:
         """How many web worker processes to run: the setting, or one per core."""
         return self.web_workers or max(1, os.cpu_count() or 1)
+
+    @field_validator("fhir_base")
+    @classmethod
+    def _absolute_fhir_base(cls, value: str) -> str:
+        return normalise_base(value)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from nrmc.config import Settings
+from nrmc.config import Settings, load_settings
 
 STRONG = "q7Vf-2LmZpX9rT4kWb8NcY3hJd6sGa1eUo5iRx0Ht"  # 41 characters of four classes
 OTHER_STRONG = "Zm4Qp8Lr2Xv6Nt0Bc9Hk3Wd7Jf1Gs5Ya-Ue_Ri2To"
@@ -70,3 +70,14 @@ def test_trusted_proxies_are_parsed_and_a_malformed_one_is_refused(tmp_path):
     assert [str(n) for n in settings.trusted_networks] == ["10.0.0.0/8", "127.0.0.1/32"]
     with pytest.raises(ValidationError, match="NRMC_TRUSTED_PROXIES"):
         Settings(home=tmp_path, trusted_proxies="10.0.0.0/8, proxy.local")
+
+
+def test_the_fhir_base_is_a_setting_read_from_nrmc_fhir_base(monkeypatch):
+    monkeypatch.delenv("NRMC_FHIR_BASE", raising=False)
+    assert Settings().fhir_base == "https://nrmc.example.org/fhir"
+    monkeypatch.setenv("NRMC_FHIR_BASE", "https://fhir.gansu.example.cn/nrmc/")
+    # One spelling, without the trailing slash: the systems derived from it are then unique.
+    assert load_settings().fhir_base == "https://fhir.gansu.example.cn/nrmc"
+    for bad in ("urn:nrmc", "nrmc.example.org/fhir", "https://x.example/fhir?v=1", "ftp://x/y"):
+        with pytest.raises(ValueError, match="NRMC_FHIR_BASE"):
+            Settings(fhir_base=bad)

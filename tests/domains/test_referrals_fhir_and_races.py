@@ -16,9 +16,10 @@ from nrmc.domains.referrals import service as referrals
 
 from .ops_factories import CITY, COUNTY, SYSTEM, T0, pyramid, refer
 
-FIELDS = ("from_hospital_code", "to_hospital_code", "direction", "patient_pseudonym", "specialty",
-          "diagnosis", "urgency", "reason", "status", "requested_at", "responded_at",
-          "scheduled_for", "idempotency_key")
+FIELDS = ("from_hospital_code", "to_hospital_code", "direction", "patient_pseudonym",
+          "patient_sex", "age_band", "specialty", "diagnosis", "urgency", "reason", "reply_note",
+          "status", "requested_at", "responded_at", "scheduled_for", "idempotency_key",
+          "returned_from_id")
 
 
 def fields(r):
@@ -57,11 +58,11 @@ def test_export_maps_states_to_fhir_task_status(db):
 def test_fhir_round_trip_keeps_every_field(db):
     pyramid(db)
     original = refer(db, frm=COUNTY, to=CITY, key="his-77", urgency="urgent",
-                     patient_pseudonym="p-1", reason="staging")
+                     patient_pseudonym="p-1", patient_sex="2", age_band="45-64", reason="staging")
     for step, version in ((S.accepted, 1), (S.scheduled, 2)):
         referrals.transition(session=db, scope=SYSTEM, referral_id=original.id, to=step,
                              version=version, now=T0 + timedelta(hours=version),
-                             scheduled_for=T0 + timedelta(days=2))
+                             scheduled_for=T0 + timedelta(days=2), reason="bed on ward 5")
     bundle = json.loads(json.dumps(fhir.export_bundle(session=db, scope=SYSTEM,
                                                       referral_id=original.id)))
     expected = fields(original)
@@ -69,6 +70,7 @@ def test_fhir_round_trip_keeps_every_field(db):
     db.flush()
     copy = fhir.import_bundle(session=db, scope=SYSTEM, bundle=bundle)
     assert fields(copy) == expected
+    assert (copy.patient_sex, copy.age_band, copy.reply_note) == ("2", "45-64", "bed on ward 5")
     assert fhir.import_bundle(session=db, scope=SYSTEM, bundle=bundle).id == copy.id
 
 

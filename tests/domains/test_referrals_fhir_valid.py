@@ -30,12 +30,17 @@ def _bundle(db) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                                     referral_id=referral.id)))
 
 
-def _references(node: Any) -> list[str]:
+def _references(node: Any, local: frozenset[str] = frozenset()) -> list[str]:
+    """Every literal reference, with `#id` ones that name a contained resource of the resource
+    holding them (the only place FHIR resolves them) left out."""
     if isinstance(node, dict):
-        found = [node["reference"]] if isinstance(node.get("reference"), str) else []
-        return found + [r for value in node.values() for r in _references(value)]
+        if "resourceType" in node:
+            local = frozenset(f"#{c.get('id')}" for c in node.get("contained", []))
+        ref = node.get("reference")
+        found = [ref] if isinstance(ref, str) and ref not in local else []
+        return found + [r for value in node.values() for r in _references(value, local)]
     if isinstance(node, list):
-        return [r for value in node for r in _references(value)]
+        return [r for value in node for r in _references(value, local)]
     return []
 
 
@@ -53,6 +58,8 @@ def test_full_urls_are_uuids_and_every_reference_resolves_inside_the_bundle(db):
         uuid.UUID(url.removeprefix("urn:uuid:"))
     references = _references(bundle)
     assert references and set(references) <= set(urls)
+    request = bundle["entry"][0]["resource"]
+    assert request["subject"]["reference"] == "#patient" == f"#{request['contained'][0]['id']}"
 
 
 def test_systems_and_extensions_are_absolute_canonical_urls(db):

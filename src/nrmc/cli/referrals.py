@@ -146,7 +146,8 @@ def export(
 ) -> None:
     """Print the referral as a FHIR R4 Bundle (ServiceRequest + Task) in JSON."""
     with db_session() as session:
-        bundle = fhir.export_bundle(session=session, scope=SYSTEM, referral_id=referral_id)
+        bundle = fhir.export_bundle(session=session, scope=SYSTEM, referral_id=referral_id,
+                                    base=settings().fhir_base)
     sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -180,5 +181,6 @@ def import_cmd(path: Path = typer.Argument(..., help="FHIR R4 Bundle JSON file")
     """Store a referral received as a FHIR Bundle; the same bundle twice gives the same referral."""
     with db_session() as session:
         bundle = _read_bundle(path)
-        _show(fhir.import_bundle(session=session, scope=SYSTEM, bundle=bundle, source=str(path)),
+        _show(fhir.import_bundle(session=session, scope=SYSTEM, bundle=bundle, source=str(path),
+                                base=settings().fhir_base),
               fmt, session)

@@ -272,6 +272,11 @@ async def drive(base: str, users: list[User], clients: int, seconds: float, seed
     return latencies, errors, misses, time.perf_counter() - began
 
 
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process (the load generator, which shares the machine's cores)."""
+    return time.process_time()
+
+
 def first_views_after_writes(base: str, users: list[User], rounds: int = 20) -> dict[str, Any]:
     """A write, then at once the views that depend on it: a hospital manager sends a referral
     and opens the project dashboard page and its KPIs (both read referrals, so both are misses).
@@ -390,10 +395,11 @@ def main() -> None:
                     if args.warmup:
                         asyncio.run(drive(base, users, clients, args.warmup, args.seed + 99))
                     load = os.getloadavg()[0]
-                    cpu0 = server_cpu_seconds(server.pid)
+                    cpu0, own0 = server_cpu_seconds(server.pid), own_cpu_seconds()
                     latencies, errors, misses, elapsed = asyncio.run(
                         drive(base, users, clients, args.seconds, args.seed))
                     cpu = server_cpu_seconds(server.pid) - cpu0
+                    generator = own_cpu_seconds() - own0
                     after_write = first_views_after_writes(base, users)
                 finally:
                     stop_server(server)
@@ -401,6 +407,9 @@ def main() -> None:
                          + (", settled" if args.settle else "")
                          + (f", after {args.warmup:.0f} s warm-up" if args.warmup else ", cold start"))
                 results.append(report(label, latencies, errors, misses, elapsed, cpu, load))
+                requests = max(1, sum(len(v) for v in latencies.values()))
+                print(f"Load generator CPU {generator:.1f} s = {1000 * generator / requests:.1f} ms "
+                      "per request (on the same cores)\n")
                 views = after_write["latencies"]
                 results[-1]["after_write"] = max(views)
                 print(f"First view after a write ({len(views)} views, {after_write['misses']} "

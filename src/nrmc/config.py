@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     login_window_seconds: float = Field(default=300.0, gt=0)
     web_workers: int = Field(default=0, ge=0, le=64,
                              description="web worker processes; 0 = one per CPU core")
+    web_concurrency: int = Field(
+        default=0, ge=0, le=256,
+        description="requests each web worker runs at once past the read cache (the rest wait "
+                    "their turn, first come first served); 0 = as many as the database pool has "
+                    "connections")
 
     @property
     def workers(self) -> int:

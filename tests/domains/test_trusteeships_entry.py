@@ -84,13 +84,15 @@ def test_one_of_the_two_hospitals_must_be_in_the_callers_scope(db):
     assert _count(db) == 2
 
 
-def test_read_only_callers_are_refused_and_not_offered_the_form(db):
+def test_analysts_and_clinicians_are_refused_and_not_offered_the_form(db):
+    """A trusteeship is an agreement between managements: officers and hospital managers
+    record it; analysts (read-only) and clinicians (who write referrals) do not."""
     pyramid(db)
-    assert not service.may_create(analyst)
+    assert not service.may_create(analyst) and not service.may_create(county_doctor)
     assert service.may_create(GANSU) and service.may_create(outsider)
-    assert service.may_create(county_doctor)  # the API's rule: only analysts are read-only
-    with pytest.raises(Forbidden):
-        service.create(session=db, scope=analyst, data=_data())
+    for caller in (analyst, county_doctor):
+        with pytest.raises(Forbidden):
+            service.create(session=db, scope=caller, data=_data())
     assert _count(db) == 0
 
 

@@ -115,8 +115,13 @@ def test_the_same_trusteeship_cannot_be_recorded_twice(pages, cast, web_store):
     assert again.status_code == 422 and "该托管已登记" in beside(again.text, "start_date")
 
 
-def test_a_national_analyst_is_not_offered_the_form_and_is_refused(pages, cast, web_store):
-    analyst = pages("analyst")
+@pytest.mark.parametrize("name", ["analyst", "jinta"])  # read-only; a clinician
+def test_analysts_and_clinicians_are_not_offered_the_form_and_are_refused(pages, cast, web_store,
+                                                                          as_user, name):
+    assert as_user(name).post("/api/v1/trusteeships", json={
+        **GOOD, "managing_hospital_code": cast.jiuquan_hospital, "managed_hospital_code": JINTA,
+        "separated": True, "start_date": "2024-06-01"}).status_code == 403
+    analyst = pages(name)
     assert 'id="new-trusteeship-link"' not in analyst.get("/trusteeships").text
     assert analyst.get("/trusteeships/new").status_code == 403
     csrf = page_csrf(analyst, "/trusteeships")

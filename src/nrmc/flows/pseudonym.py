@@ -104,6 +104,7 @@ def native_available() -> bool:
 @lru_cache(maxsize=8)
 def _native_states(key: str) -> tuple[Any, Any]:
     lib = _native_hmac()
+    assert lib is not None  # called only when the C loop is available
     inner, outer = ctypes.create_string_buffer(_CTX_BYTES), ctypes.create_string_buffer(_CTX_BYTES)
     lib.nrmc_hmac_states(*_pads(key), inner, outer)
     return inner, outer

@@ -106,7 +106,7 @@ class _LedgerRows:
         connection = session.connection()
         if revision.written_here(connection) & {*LEDGER_TABLES, revision.ANY_TABLE}:
             return _ledger_rows(session, project_id, lo, hi)  # this transaction's own writes
-        bind = session.get_bind()
+        bind = connection.engine
         key = (id(bind), str(bind.url), project_id, lo, hi)
         stand = revision.counters(connection, LEDGER_TABLES)
         with self.lock:

@@ -385,7 +385,7 @@ def _reading(provinces: set[str] | None) -> AbstractContextManager[None]:
     return revision.within(Referral.__tablename__, provinces)
 
 
-def _scoped(scope: Scope) -> Select[tuple[Referral]]:
+def _scoped(scope: Scope) -> Select[Referral]:
     query = select(Referral)
     if scope.national:
         return query
@@ -433,7 +433,7 @@ def _filtered(
     since: datetime | None = None, until: datetime | None = None,
     hospitals_in: set[str] | None = None, now: datetime | None = None,
     sla_hours: Sla = DEFAULT_SLA,
-) -> Select[tuple[Referral]]:
+) -> Select[Referral]:
     query = _scoped(scope)
     if hospital:
         query = query.where((Referral.from_hospital_code == hospital)

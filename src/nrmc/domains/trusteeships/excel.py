@@ -112,7 +112,7 @@ def import_file(*, session: Session, scope: Scope, path: Path, label: str | None
     """Store every trusteeship of a CSV/XLSX file, or none (ImportRejected lists each problem).
     Each is audited as created, and the import once with the file's name; returns the ids."""
     name = label or str(path)
-    scope.require_write()
+    service.require_create(scope)
     problems: list[RowProblem] = []
     parsed = []
     seen: dict[tuple[str, str, object], int] = {}

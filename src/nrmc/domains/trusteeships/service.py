@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ...core import codes
+from ...core.enums import Role
 from ...core.errors import Conflict, Forbidden, NotFound
 from ...core.inputs import FieldError, field_error
 from ..audit import service as audit
@@ -151,13 +152,17 @@ def detail(*, session: Session, scope: Scope, trusteeship_id: int, as_of: date) 
 
 def may_create(scope: Scope) -> bool:
     """Whether the caller may record trusteeships at all: the rule `create` applies first, so
-    the pages offer the form to exactly the callers the API accepts. Which hospitals a caller
-    may name is checked per trusteeship (`problems`)."""
-    try:
-        scope.require_write()
-    except Forbidden:
-        return False
-    return True
+    the pages offer the form to exactly the callers the API accepts. A trusteeship is an
+    agreement between hospitals' managements: officers and hospital managers record it,
+    clinicians (who may write referrals) do not. Which hospitals a caller may name is checked
+    per trusteeship (`problems`)."""
+    return scope.role not in (Role.national_analyst, Role.clinician)
+
+
+def require_create(scope: Scope) -> None:
+    """Forbidden for callers `may_create` refuses."""
+    if not may_create(scope):
+        raise Forbidden("only officers and hospital managers record trusteeships")
 
 
 def problems(*, session: Session, scope: Scope, data: TrusteeshipIn) -> list[FieldError]:
@@ -190,7 +195,7 @@ def problems(*, session: Session, scope: Scope, data: TrusteeshipIn) -> list[Fie
 def create(*, session: Session, scope: Scope, data: TrusteeshipIn, source: str = "") -> Trusteeship:
     """Record one trusteeship (audited); Forbidden for read-only callers, Refused (422 naming
     each field) for what `problems` finds."""
-    scope.require_write()
+    require_create(scope)
     refused = problems(session=session, scope=scope, data=data)
     if refused:
         raise Refused(refused)

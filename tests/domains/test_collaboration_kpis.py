@@ -185,3 +185,31 @@ def test_kept_ledger_rows_follow_every_write_committed_or_not(engine):
         session.rollback()
     with Session(engine) as session:
         assert outpatients(session) == first + 7
+
+
+def test_kept_networks_follow_a_new_alliance(engine):
+    """The hospitals whose referrals count for a project are kept between requests; an
+    alliance attached to the project afterwards brings its members' referrals in at once."""
+    from sqlalchemy.orm import Session
+
+    from nrmc.core.enums import AllianceKind
+
+    with Session(engine) as session:
+        pyramid(session)
+        project = jiuquan(session).id
+        refer(session, frm=TOWNSHIP, to=COUNTY)  # neither end in the project's network yet
+        session.commit()
+
+    def referrals_up(session: Session) -> int:
+        return kpis.project_kpis(session=session, scope=SYSTEM, project_id=project).referrals_up
+
+    with Session(engine) as session:
+        before = referrals_up(session)
+        assert referrals_up(session) == before  # kept network, same answer
+    with Session(engine) as writer:
+        alliances.create(session=writer, name_zh="金塔医共体", name_en="Jinta community",
+                         kind=AllianceKind.county_medical_community, lead_hospital_code=COUNTY,
+                         valid_from=date(2024, 1, 1), project_id=project)
+        writer.commit()
+    with Session(engine) as session:
+        assert referrals_up(session) == before + 1

@@ -63,8 +63,8 @@ def clients(uncached: FastAPI) -> Iterator[dict[str, TestClient]]:
 
 def statements(engine: Engine, client: TestClient, path: str) -> int:
     """SQL statements one request runs (it must succeed), with the KPIs' kept ledger rows
-    forgotten first: the count is that of a rebuild, whatever ran before."""
-    kpis._ledgers.kept.clear()
+    and networks forgotten first: the count is that of a rebuild, whatever ran before."""
+    kpis.forget_kept()
     counter = Counter()
     event.listen(engine, "before_cursor_execute", counter)
     try:

@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import revision
+
+#: Connections a SQLite engine keeps open (its pool's whole capacity).
+SQLITE_POOL = 15
 
 
 def make_engine(url: str) -> Engine:
@@ -19,7 +22,14 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # Connections are kept, not opened per burst: a new SQLite connection re-reads the
+        # schema on its first statement and re-runs the pragmas (a default pool of 5 + 10
+        # overflow closed each overflow connection on return, so a busy web worker opened one
+        # every few requests). The capacity, 15, is unchanged (web/guards.pool_capacity).
+        database = make_url(url).database
+        in_memory = not database or database == ":memory:" or "mode=memory" in url
+        pooling = {} if in_memory else {"pool_size": SQLITE_POOL, "max_overflow": 0}
+        engine = create_engine(url, connect_args={"timeout": 30}, **pooling)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

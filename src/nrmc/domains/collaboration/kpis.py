@@ -21,8 +21,7 @@ Definitions (period = inclusive dates; None = all time):
 from __future__ import annotations
 
 import statistics
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...core.enums import ActivityKind, Direction, GapLevel, ReferralStatus
-from ...db import revision
+from ...db.kept import KeptByCounters
 from ..alliances.models import Alliance, AllianceMember
 from ..referrals import service as referrals
 from ..referrals.deadlines import Sla
@@ -54,6 +53,11 @@ def year_bounds(year: int) -> tuple[date, date]:
 
 def project_network(*, session: Session, project_id: int) -> set[str]:
     """Hospital codes whose referrals count for the project (see the module docstring)."""
+    return set(_networks.get(session, ("network", project_id),
+                             lambda: frozenset(_network(session, project_id))))
+
+
+def _network(session: Session, project_id: int) -> set[str]:
     project = visible_project(session, Scope.system(), project_id)
     codes = {project.project_hospital_code, project.output_hospital_code}
     attached = session.scalars(select(Alliance.id).where(Alliance.project_id == project_id)).all()
@@ -90,41 +94,19 @@ class Ledger:
 LEDGER_TABLES = ("activities", "dispatches", "technologies", "trainees")
 
 
-class _LedgerRows:
-    """A project's ledger rows for a period, kept in memory while the four ledger tables'
-    counters stand (db/revision.py): a referral written in the network makes the web's cached
-    KPIs stale, and their rebuild then reads only the referrals again, not the whole ledger."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.kept: OrderedDict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, session: Session, project_id: int, lo: date, hi: date) -> tuple[Any, ...]:
-        if session.new or session.dirty or session.deleted:
-            session.flush()  # as the queries' autoflush would
-        connection = session.connection()
-        if revision.written_here(connection) & {*LEDGER_TABLES, revision.ANY_TABLE}:
-            return _ledger_rows(session, project_id, lo, hi)  # this transaction's own writes
-        bind = connection.engine
-        key = (id(bind), str(bind.url), project_id, lo, hi)
-        stand = revision.counters(connection, LEDGER_TABLES)
-        with self.lock:
-            found = self.kept.get(key)
-            if found is not None and stand is not None and found[0] == stand:
-                self.kept.move_to_end(key)
-                revision.note_read(LEDGER_TABLES)
-                return found[1]
-        rows = _ledger_rows(session, project_id, lo, hi)  # read after the counters: never newer
-        if stand is not None:
-            with self.lock:
-                self.kept[key] = (stand, rows)
-                while len(self.kept) > self.size:
-                    self.kept.popitem(last=False)
-        return rows
+# A project's ledger rows for a period, kept while the four ledger tables' counters stand: a
+# referral written in the network makes the web's cached KPIs stale, and their rebuild then
+# reads only the referrals again, not the whole ledger.
+_ledgers: KeptByCounters[tuple[Any, ...]] = KeptByCounters(LEDGER_TABLES)
+# The hospitals of a project's network change only with projects and alliances.
+NETWORK_TABLES = ("projects", "alliances", "alliance_members")
+_networks: KeptByCounters[frozenset[str]] = KeptByCounters(NETWORK_TABLES, size=1024)
 
 
-_ledgers = _LedgerRows()
+def forget_kept() -> None:
+    """Drop the kept ledger rows and networks (tests that count a rebuild's statements)."""
+    _ledgers.clear()
+    _networks.clear()
 
 
 def _ledger_rows(session: Session, project_id: int, lo: date, hi: date) -> tuple[Any, ...]:
@@ -152,7 +134,8 @@ def load_ledger(*, session: Session, scope: Scope, project_id: int, start: date 
     """The rows the KPIs of [start, end] need; NotFound if the project is out of scope."""
     visible_project(session, scope, project_id)
     lo, hi = start or date.min, end or date.max
-    dispatches, activities, technologies, trainees = _ledgers.get(session, project_id, lo, hi)
+    dispatches, activities, technologies, trainees = _ledgers.get(
+        session, ("ledger", project_id, lo, hi), lambda: _ledger_rows(session, project_id, lo, hi))
     since, until = _instants(start, end)
     found = referrals.list_referrals(
         session=session, scope=Scope.system(),

@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(
         default=0, ge=0, le=256,
         description="requests each web worker runs at once past the read cache (the rest wait "
-                    "their turn, first come first served); 0 = as many as the database pool has "
-                    "connections")
+                    "their turn, first come first served; uploads and downloads have a lane of "
+                    "their own); 0 = one on SQLite, one per pooled connection on PostgreSQL")
 
     @property
     def workers(self) -> int:

@@ -30,7 +30,7 @@ from ..domains.users.service import Refused
 from . import routes
 from .deps import LoginRequired, PasswordChangeRequired
 from .evaluation import EvaluationDesk
-from .guards import AdmissionLimit, BodyLimit, RefuseNulBytes, SecurityHeaders, pool_capacity
+from .guards import AdmissionLimit, BodyLimit, RefuseNulBytes, SecurityHeaders, admission_slots
 from .outflow import OutflowCache
 from .read_cache import ReadCache, cached_routes
 from .security import TokenSigner
@@ -72,8 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.evaluations = EvaluationDesk(settings, app.state.sessionmaker)  # web/evaluation.py
     # Outermost last. The read cache answers from memory inside the session (it needs the
     # decoded cookie) but outside the admission limit (a hit takes no pooled connection).
-    app.add_middleware(AdmissionLimit, slots=min(pool_capacity(engine),
-                                                 settings.web_concurrency or 10**6))
+    app.add_middleware(AdmissionLimit, slots=admission_slots(engine, settings.web_concurrency))
     app.add_middleware(ReadCache, engine=engine, tokens=app.state.tokens,
                        flows_dir=settings.flows_dir, routes=cached_routes(routes.routers()),
                        max_entries=settings.read_cache_entries, ttl=settings.read_cache_seconds,

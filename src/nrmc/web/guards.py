@@ -115,28 +115,69 @@ class BodyLimit:
 
 
 class AdmissionLimit:
-    """At most `slots` requests in flight past this point; the rest wait on the event loop.
+    """At most `slots` interactive requests in flight past this point, and `bulk_slots` file
+    uploads and downloads; the rest wait on the event loop, first come first served.
 
     Each request holds at most one pooled connection, and holds it across hops between worker
     threads (auth lookup, route, response validation). If more requests than connections got
     in, threads could all block on the pool while the connection holders wait for a thread:
     a deadlock until the pool timeout. Admitting no more requests than the pool has
-    connections rules that out. Static files bypass the limit (they use no connection).
+    connections rules that out. Uploads and CSV/XLSX downloads run for seconds on a big file:
+    in a lane of their own they never hold up the pages and reads queued behind them. Static
+    files bypass the limit (they use no connection).
     """
 
-    def __init__(self, app: ASGIApp, slots: int) -> None:
+    def __init__(self, app: ASGIApp, slots: int, bulk_slots: int = 1) -> None:
         self.app = app
         self.slots = max(1, slots)
-        self._semaphore: anyio.Semaphore | None = None
+        self.bulk_slots = max(0, bulk_slots)
+        self._lanes: tuple[anyio.Semaphore, anyio.Semaphore] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self.slots)
-        async with self._semaphore:
+        if self._lanes is None:
+            interactive = anyio.Semaphore(self.slots)
+            self._lanes = (interactive, anyio.Semaphore(self.bulk_slots) if self.bulk_slots
+                           else interactive)
+        interactive, bulk = self._lanes
+        async with bulk if is_bulk(scope) else interactive:
             await self.app(scope, receive, send)
+
+
+_BULK_QUERY = re.compile(rb"(?:^|&)format=(?:csv|xlsx)(?:&|$)")
+
+
+def is_bulk(scope: Scope) -> bool:
+    """A file upload (multipart form) or a table download (?format=csv|xlsx, *.csv, *.xlsx)."""
+    path = scope["path"]
+    if path.endswith((".csv", ".xlsx")) or _BULK_QUERY.search(scope.get("query_string", b"")):
+        return True
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.startswith(b"multipart/form-data")
+    return False
+
+
+#: Interactive requests a worker on SQLite runs at once past the read cache (measured:
+#: docs/performance.md, "Session 6").
+SQLITE_CONCURRENCY = 1
+
+
+def admission_slots(engine: Engine, setting: int = 0) -> int:
+    """How many interactive requests a web worker runs at once past the read cache (one more
+    lane holds an upload or download); the rest wait in arrival order. Together never more than
+    the pool's connections (see AdmissionLimit). On SQLite the default is one: its queries run
+    in-process, so a request is CPU work under the worker's one GIL, and fifteen at once only
+    share the core fifteen ways — every rebuild takes fifteen times as long and the writers'
+    commits queue behind readers — while one at a time finishes each in its own time and the
+    read cache answers hits meanwhile. A server whose queries wait on the network (PostgreSQL)
+    runs one per pooled connection. `setting` (NRMC_WEB_CONCURRENCY) overrides both."""
+    room = max(1, pool_capacity(engine) - 1)  # one connection for the bulk lane
+    if setting:
+        return min(setting, room)
+    return min(SQLITE_CONCURRENCY, room) if engine.dialect.name == "sqlite" else room
 
 
 def pool_capacity(engine: Engine) -> int:

@@ -32,9 +32,14 @@ def visible_project(session: Session, scope: Scope, project_id: int) -> Project:
     return project
 
 
+# Built once (see referrals.service._SENDER).
+_HOST = aliased(Hospital, name="ledger_host")
+_OUTPUT = aliased(Hospital, name="ledger_output")
+
+
 def visible_project_ids(scope: Scope) -> Select[int]:
     """A sub-select of the ids of visible projects (for filtering ledger lists in SQL)."""
-    host, output = aliased(Hospital), aliased(Hospital)
+    host, output = _HOST, _OUTPUT
     return (select(Project.id)
             .join(host, host.code == Project.project_hospital_code)
             .join(output, output.code == Project.output_hospital_code)

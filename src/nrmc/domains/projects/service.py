@@ -229,6 +229,11 @@ def project_table(*, session: Session) -> pd.DataFrame:
 
 # --- scope-filtered access (web and API) -------------------------------------------------------
 
+# Built once (see referrals.service._SENDER).
+_HOST = aliased(Hospital, name="visible_host")
+_OUTPUT = aliased(Hospital, name="visible_output")
+
+
 def visible_clause(scope: Scope) -> ColumnElement[bool]:
     """Projects a caller may see: those whose project hospital or output hospital the caller
     may see (the rule the operations ledger uses too, so a project is visible in one place
@@ -236,7 +241,7 @@ def visible_clause(scope: Scope) -> ColumnElement[bool]:
     hospitals run elsewhere; a hospital user sees the projects its hospital takes part in."""
     if scope.national:
         return true()
-    host, output = aliased(Hospital), aliased(Hospital)
+    host, output = _HOST, _OUTPUT
     return Project.id.in_(
         select(Project.id)
         .join(host, host.code == Project.project_hospital_code)

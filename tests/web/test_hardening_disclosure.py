@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nrmc.core.privacy import WithheldLedger
+from nrmc.core.privacy import WithheldLedger, ledger_problem
 from nrmc.evaluation.disclosure import publish_all
 from nrmc.evaluation.impact import before_after
 from nrmc.flows import store
@@ -120,6 +120,17 @@ def test_a_damaged_ledger_stops_publication_rather_than_forgetting(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(RuntimeError, match="withheld-cells ledger"):
         WithheldLedger(path).read()
+
+
+def test_the_web_workers_whole_ledger_check_tells_a_damaged_file_from_a_whole_one(tmp_path):
+    """Web workers check the whole ledger in a child process (parsing it would stall their
+    requests); the child's verdict is the same as reading it here."""
+    path = tmp_path / WITHHELD_LEDGER
+    WithheldLedger(path).remember({"a": {"discharges"}})
+    assert ledger_problem(path) is None
+    path.write_text('{"cells": {"a": ["discharges"]', encoding="utf-8")  # cut short
+    problem = ledger_problem(path)
+    assert problem is not None and "withheld-cells ledger" in problem and str(path) in problem
 
 
 def test_the_pages_cache_keeps_its_ledger_beside_the_dataset(db, tmp_path):

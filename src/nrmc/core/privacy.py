@@ -30,6 +30,8 @@ import fcntl
 import json
 import math
 import os
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -222,6 +224,31 @@ class WithheldLedger:
                 tmp.write_text(json.dumps({"cells": {k: sorted(v) for k, v in sorted(merged.items())}},
                                           ensure_ascii=False), encoding="utf-8")
                 os.replace(tmp, self.path)
+
+
+_CHECK_IN_CHILD = """
+import sys
+from pathlib import Path
+from nrmc.core.privacy import WithheldLedger
+try:
+    WithheldLedger(Path(sys.argv[1])).read()
+except RuntimeError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def ledger_problem(path: Path, *, timeout: float = 600.0) -> str | None:
+    """Why the withheld-cells ledger at `path` cannot be read, or None when it reads whole.
+    Parsed by a child Python: the file holds every outflow cell (tens of MB on a national
+    dataset, over a second to parse), and a web worker parsing it would hold its GIL that long,
+    stalling every request it serves."""
+    done = subprocess.run([sys.executable, "-c", _CHECK_IN_CHILD, str(path)],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode == 0:
+        return None
+    said = (done.stdout.strip() or done.stderr.strip()).splitlines()
+    return said[-1] if said else f"cannot read the withheld-cells ledger {path}"
 
 
 def suppress_outflow_rows(rows: Sequence[dict[str, Any]], min_cell: int = DEFAULT_MIN_CELL, *,

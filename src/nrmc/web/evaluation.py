@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
 from ..core import errors
-from ..core.privacy import LEDGER_FILE, WithheldLedger, disclosure_note
+from ..core.privacy import LEDGER_FILE, WithheldLedger, disclosure_note, ledger_problem
 from ..domains.projects.models import Project
 from ..evaluation import service as evaluation
 from ..evaluation.background import Refresher
@@ -45,7 +45,7 @@ from .render import render
 
 api = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["evaluation"])
 pages = APIRouter(include_in_schema=False)
-LEDGER_CHECK_EVERY = 60.0  # seconds: the whole ledger is parsed (~1.5 s) at most this often
+LEDGER_CHECK_EVERY = 60.0  # seconds: the whole ledger is parsed (~1.5 s, in a child) at most this often
 RETRY_AFTER = 3  # seconds: when a client should ask again for an evaluation being computed
 COMPUTING = ("正在计算：本项目的评估正在后台计算，请稍后再试。",
              "Computing: this project's evaluation is being computed in the background; "
@@ -245,11 +245,10 @@ class EvaluationDesk:
             return by_prefix[prefix]
 
     def _check_ledger(self, path: Path, stamp: Any) -> None:
-        try:
-            WithheldLedger(path).read()
-        except RuntimeError as exc:
+        problem = ledger_problem(path)  # in a child process: never holds this worker's GIL
+        if problem is not None:
             with self._lock:
-                self._damaged = (stamp, str(exc))
+                self._damaged = (stamp, problem)
 
 
 class _KnownLedger:

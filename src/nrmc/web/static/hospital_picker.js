@@ -26,6 +26,7 @@
         option.textContent = h.label;
         list.appendChild(option);
       });
+      input.setAttribute("data-options", String(items.length));
       show();
     }
 

@@ -16,6 +16,7 @@ from ...core.errors import ImportRejected, NrmcError, RowProblem
 from ...core.inputs import explain
 from ...planning import beds as bedsmod
 from ...web.deps import ApiScope, SessionDep, SourceDep
+from ...web.read_cache import cached_read
 from ...web.tables import DbId, Limit, Offset, Page
 from . import report, scale, service, sites
 from .demand import FlowsInput
@@ -128,6 +129,7 @@ async def api_site_upload(request: Request, session: SessionDep, scope: ApiScope
 
 
 @router.get("/scenarios", response_model=Page[ScenarioSummary])
+@cached_read
 def api_scenarios(session: SessionDep, scope: ApiScope, limit: Limit = 50,
                   offset: Offset = 0) -> Page[ScenarioSummary]:
     """Saved scenarios the caller may see (own province, or all for national roles)."""
@@ -137,6 +139,7 @@ def api_scenarios(session: SessionDep, scope: ApiScope, limit: Limit = 50,
 
 
 @router.get("/scenarios/{scenario_id}", response_model=ScenarioOut)
+@cached_read
 def api_scenario(scenario_id: DbId, session: SessionDep, scope: ApiScope) -> ScenarioOut:
     return ScenarioOut.model_validate(service.get_visible(session=session, scope=scope,
                                                           scenario_id=scenario_id))

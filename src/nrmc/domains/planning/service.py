@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ...core.enums import Role
 from ...core.errors import Forbidden, NotFound, NrmcError
@@ -192,9 +192,13 @@ def _visible(scope: Scope) -> Select[PlanningScenario]:
 
 def list_visible(*, session: Session, scope: Scope, limit: int = 50,
                  offset: int = 0) -> tuple[list[PlanningScenario], int]:
+    """Saved scenarios newest first, without their inputs and results (loaded only if read:
+    a national siting's results run to megabytes of JSON, and a list shows none of it)."""
     query = _visible(scope)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(query.order_by(PlanningScenario.id.desc()).limit(limit)
+    items = session.scalars(query.options(defer(PlanningScenario.inputs),
+                                          defer(PlanningScenario.results))
+                            .order_by(PlanningScenario.id.desc()).limit(limit)
                             .offset(offset)).all()
     return list(items), int(total)
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic import Field as Bounded
 from sqlalchemy import select
 
-from ...core.errors import Forbidden, ImportRejected, RowProblem
+from ...core.errors import ImportRejected, RowProblem
 from ...core.inputs import today_beijing
 from ...web.deps import PageUser, SessionDep, SourceDep
 from ...web.render import render
@@ -47,9 +47,7 @@ class Typed(BaseModel):
 
 def _writer(user: Any) -> Scope:
     scope = Scope.for_user(user)
-    if not service.may_create(scope):
-        raise Forbidden("national analysts have read-only access; trusteeships are recorded by "
-                        "the other roles / 国家分析员为只读")
+    service.require_create(scope)
     return scope
 
 

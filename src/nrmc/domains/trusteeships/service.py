@@ -162,7 +162,8 @@ def may_create(scope: Scope) -> bool:
 def require_create(scope: Scope) -> None:
     """Forbidden for callers `may_create` refuses."""
     if not may_create(scope):
-        raise Forbidden("only officers and hospital managers record trusteeships")
+        raise Forbidden("trusteeships are recorded by officers and hospital managers / "
+                        "托管协议由卫生健康行政部门和医院管理人员录入")
 
 
 def problems(*, session: Session, scope: Scope, data: TrusteeshipIn) -> list[FieldError]:

@@ -3,7 +3,7 @@ an app on it, a TestClient, and bearer tokens for every user of the cast."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -128,6 +128,23 @@ def as_user(client: TestClient, tokens: dict[str, str]):  # type: ignore[no-unty
             return client.post(url, headers=self.headers | (headers or {}), **kwargs)
 
     return Caller
+
+
+@pytest.fixture(scope="module")
+def pages(app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
+    """One signed-in browser-like client per user (cookies kept per client)."""
+    clients: dict[str, TestClient] = {}
+
+    def signed_in(name: str) -> TestClient:
+        if name not in clients:
+            client = TestClient(app)
+            assert login(client, name).status_code == 303
+            clients[name] = client
+        return clients[name]
+
+    yield signed_in
+    for client in clients.values():
+        client.close()
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD, next_url: str = "/"):  # type: ignore[no-untyped-def]

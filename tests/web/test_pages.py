@@ -2,27 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
-from .conftest import login, page_csrf
-
-
-@pytest.fixture(scope="module")
-def pages(app):
-    """One signed-in browser-like client per user (cookies kept per client)."""
-    clients: dict[str, TestClient] = {}
-
-    def signed_in(name: str) -> TestClient:
-        if name not in clients:
-            client = TestClient(app)
-            assert login(client, name).status_code == 303
-            clients[name] = client
-        return clients[name]
-
-    yield signed_in
-    for client in clients.values():
-        client.close()
+from .conftest import page_csrf
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client):

@@ -7,7 +7,6 @@ import re
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nrmc.db import session_scope
@@ -16,27 +15,11 @@ from nrmc.domains.collaboration.schemas import TechnologyIn
 from nrmc.domains.programme.schemas import INDICATORS
 from nrmc.domains.users.scope import Scope
 
-from .conftest import login, page_csrf
+from .conftest import page_csrf
 
 URL = "/api/v1/metrics/programme"
 FIELDS = {"key", "label_zh", "label_en", "value", "unit", "target", "projects_reporting",
           "projects_expected", "as_of"}
-
-
-@pytest.fixture(scope="module")
-def pages(app):
-    clients: dict[str, TestClient] = {}
-
-    def signed_in(name: str) -> TestClient:
-        if name not in clients:
-            client = TestClient(app)
-            assert login(client, name).status_code == 303
-            clients[name] = client
-        return clients[name]
-
-    yield signed_in
-    for client in clients.values():
-        client.close()
 
 
 def _rows(response) -> dict:  # type: ignore[no-untyped-def]

@@ -17,28 +17,12 @@ from nrmc.domains.audit.models import AuditEntry
 from nrmc.domains.trusteeships.models import Trusteeship
 
 from .cast import JINTA
-from .conftest import login, page_csrf
+from .conftest import page_csrf
 
 GOOD = {"managed_hospital_code": "金塔县人民医院", "start_date": "2024-03-01", "term_years": "5",
         "separated": "是", "start_grade": "secondary_b", "target_grade": "tertiary_b",
         "goal_deadline": "2029-03-01", "posts_planned": "12", "departments_planned": "4",
         "note": "两年两级 two grades in two steps"}
-
-
-@pytest.fixture(scope="module")
-def pages(app):  # type: ignore[no-untyped-def]
-    clients: dict[str, TestClient] = {}
-
-    def signed_in(name: str) -> TestClient:
-        if name not in clients:
-            client = TestClient(app)
-            assert login(client, name).status_code == 303
-            clients[name] = client
-        return clients[name]
-
-    yield signed_in
-    for client in clients.values():
-        client.close()
 
 
 def stored(web_store) -> int:  # type: ignore[no-untyped-def]
